@@ -1,0 +1,29 @@
+# One command per habit. Every target installs what it needs first (scripts/bootstrap.sh).
+VENV := .venv
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: bootstrap run test test-slow lint bench clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run: bootstrap  ## start the gateway with an embedded Redis on 127.0.0.1:8000 (ARGS="--config batchgate.toml")
+	$(BIN)/batchgate serve $(ARGS)
+
+test: bootstrap  ## the default suite: unit, integration and end-to-end tests
+	$(BIN)/pytest $(ARGS)
+
+test-slow: bootstrap  ## long runs: chaos, large fuzzing
+	$(BIN)/pytest -m slow $(ARGS)
+
+lint: bootstrap  ## ruff and mypy strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: bootstrap  ## benchmarks in tests/benchmarks, printing their figures
+	$(BIN)/pytest -m benchmark -s tests/benchmarks $(ARGS)
+
+clean:
+	rm -rf $(VENV) .batchgate .pytest_cache .mypy_cache .ruff_cache

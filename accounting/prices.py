@@ -1,0 +1,58 @@
+"""Real-time list prices per model (USD per 1M tokens) and the shipped default table.
+
+The defaults are a starting point for operators to review, not a source of truth: providers change
+prices, and the config file's `[[models]]` entries override them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import msgspec
+
+__all__ = ["DEFAULT_MODEL_PRICES", "PRICES_TAKEN_ON", "DefaultPrice", "ModelPrice"]
+
+# The day the default table below was read from the providers' public price pages.
+PRICES_TAKEN_ON = "2026-11-01"
+
+
+class ModelPrice(msgspec.Struct, frozen=True, kw_only=True):
+    """Real-time list prices of one model, USD per 1M tokens. A missing cached price means the input price."""
+
+    input_usd_per_mtok: Decimal
+    output_usd_per_mtok: Decimal
+    cached_input_usd_per_mtok: Decimal | None = None
+
+    @property
+    def cached_input_price(self) -> Decimal:
+        return self.input_usd_per_mtok if self.cached_input_usd_per_mtok is None else self.cached_input_usd_per_mtok
+
+
+class DefaultPrice(msgspec.Struct, frozen=True, kw_only=True):
+    model: str
+    provider: str
+    input_usd_per_mtok: Decimal
+    output_usd_per_mtok: Decimal
+    cached_input_usd_per_mtok: Decimal | None = None
+
+
+def _price(model: str, provider: str, input_: str, output: str, cached: str | None = None) -> DefaultPrice:
+    return DefaultPrice(
+        model=model,
+        provider=provider,
+        input_usd_per_mtok=Decimal(input_),
+        output_usd_per_mtok=Decimal(output),
+        cached_input_usd_per_mtok=None if cached is None else Decimal(cached),
+    )
+
+
+DEFAULT_MODEL_PRICES: tuple[DefaultPrice, ...] = (
+    _price("deepseek-chat", "deepseek", "0.28", "0.42", cached="0.028"),
+    _price("deepseek-reasoner", "deepseek", "0.28", "0.42", cached="0.028"),
+    _price("deepseek-ai/DeepSeek-V3", "deepinfra", "0.38", "0.89"),
+    _price("meta-llama/Llama-3.3-70B-Instruct", "deepinfra", "0.23", "0.40"),
+    _price("meta-llama/Meta-Llama-3.1-8B-Instruct", "deepinfra", "0.03", "0.05"),
+    _price("Qwen/Qwen2.5-72B-Instruct", "deepinfra", "0.12", "0.39"),
+    _price("BAAI/bge-large-en-v1.5", "deepinfra", "0.01", "0"),
+    _price("BAAI/bge-m3", "deepinfra", "0.01", "0"),
+)

@@ -1,0 +1,219 @@
+"""The operator's config file (ARCHITECTURE.md §2.3) as typed, strict msgspec Structs.
+
+Unknown keys are rejected with the key's path in the message, so a typo fails loudly at start-up.
+Loading happens only at an entry point (`load_settings`); importing this module reads nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+
+from accounting.prices import DEFAULT_MODEL_PRICES
+from providers.config import ALL_ENDPOINTS, ProviderSettings
+
+__all__ = [
+    "ALL_ENDPOINTS",
+    "BatchesSettings",
+    "ConfigError",
+    "ModelRoute",
+    "ProviderSettings",
+    "RedisSettings",
+    "ServerSettings",
+    "Settings",
+    "StorageSettings",
+    "Tenant",
+    "default_settings",
+    "load_settings",
+]
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Sha256Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern="^[A-Za-z0-9_.-]+$")]
+
+
+class ConfigError(Exception):
+    """The config file is missing, unreadable or invalid; the message says where and why."""
+
+
+class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ServerSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: Port = 8000
+
+
+class RedisSettings(_Strict):
+    url: str = ""  # empty: embedded mode, batchgate starts and stops its own redis-server
+
+
+class StorageSettings(_Strict):
+    url: str = ""  # empty: <data_dir>/files
+
+
+class BatchesSettings(_Strict):
+    window_seconds: PositiveInt = 86400
+    # How long a worker's claim on a batch lives without renewal before another worker takes it over.
+    lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    max_in_flight_per_tenant: PositiveInt = 1000
+
+
+class Tenant(_Strict):
+    name: Name
+    api_keys: list[str] = msgspec.field(default_factory=list)
+    api_key_sha256: list[Sha256Hex] = msgspec.field(default_factory=list)
+    admin: bool = False
+    monthly_budget_usd: Decimal | None = None
+
+
+class ModelRoute(_Strict):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    provider: str
+    upstream_model: str | None = None
+    input_usd_per_mtok: Decimal | None = None
+    cached_input_usd_per_mtok: Decimal | None = None
+    output_usd_per_mtok: Decimal | None = None
+
+    @property
+    def upstream_name(self) -> str:
+        return self.upstream_model or self.name
+
+
+class Settings(_Strict):
+    data_dir: str = ".batchgate"
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
+    storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
+    batches: BatchesSettings = msgspec.field(default_factory=BatchesSettings)
+    tenants: list[Tenant] = msgspec.field(default_factory=list)
+    providers: dict[str, ProviderSettings] = msgspec.field(default_factory=dict)
+    models: list[ModelRoute] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _check_references(self)
+
+    def route_for(self, model: str) -> ModelRoute | None:
+        """The configured route serving `model`, or None when no provider serves it."""
+        for route in self.models:
+            if route.name == model:
+                return route
+        return None
+
+    @property
+    def storage_dir(self) -> Path:
+        return Path(self.data_dir) / "files"
+
+
+def _require(condition: bool, message: str, path: str) -> None:
+    if not condition:
+        raise msgspec.ValidationError(f"{message} - at `{path}`")
+
+
+def _check_references(settings: Settings) -> None:
+    """Cross-field rules msgspec's per-field constraints cannot say (Decimal takes no bounds there)."""
+    for name, provider in settings.providers.items():
+        _require(
+            0 <= provider.batch_discount <= 1, "expected a fraction from 0 to 1", f"$.providers.{name}.batch_discount"
+        )
+    seen_models: set[str] = set()
+    for index, route in enumerate(settings.models):
+        path = f"$.models[{index}]"
+        _require(
+            route.provider in settings.providers, f"provider {route.provider!r} is not defined", f"{path}.provider"
+        )
+        _require(route.name not in seen_models, f"model {route.name!r} is listed twice", f"{path}.name")
+        seen_models.add(route.name)
+        prices = (route.input_usd_per_mtok, route.cached_input_usd_per_mtok, route.output_usd_per_mtok)
+        _require(all(price is None or price >= 0 for price in prices), "prices must be >= 0", path)
+    seen_tenants: set[str] = set()
+    for index, tenant in enumerate(settings.tenants):
+        path = f"$.tenants[{index}]"
+        _require(tenant.name not in seen_tenants, f"tenant {tenant.name!r} is listed twice", f"{path}.name")
+        seen_tenants.add(tenant.name)
+        budget = tenant.monthly_budget_usd
+        _require(budget is None or budget >= 0, "expected a budget >= 0", f"{path}.monthly_budget_usd")
+
+
+def _reject_unknown_keys(raw: object, info: msgspec.inspect.Type, path: str) -> None:
+    """Name the full path of an unknown key (msgspec alone says `$.providers[...]` for dict values)."""
+    if isinstance(info, msgspec.inspect.StructType) and isinstance(raw, dict):
+        fields = {field.encode_name: field.type for field in info.fields}
+        for key, value in raw.items():
+            if key not in fields:
+                raise msgspec.ValidationError(f"unknown key `{path}.{key}`" if path else f"unknown key `{key}`")
+            _reject_unknown_keys(value, fields[key], f"{path}.{key}" if path else key)
+    elif isinstance(info, msgspec.inspect.DictType) and isinstance(raw, dict):
+        for key, value in raw.items():
+            _reject_unknown_keys(value, info.value_type, f"{path}.{key}")
+    elif isinstance(info, msgspec.inspect.ListType) and isinstance(raw, list):
+        for index, value in enumerate(raw):
+            _reject_unknown_keys(value, info.item_type, f"{path}[{index}]")
+    elif isinstance(info, msgspec.inspect.UnionType):
+        for member in info.types:
+            _reject_unknown_keys(raw, member, path)
+
+
+def default_settings() -> Settings:
+    """Settings used when no config file is given: DeepSeek and DeepInfra with dated default prices."""
+    providers = {
+        "deepseek": ProviderSettings(
+            kind="openai_batch",
+            base_url="https://api.deepseek.com/v1",
+            api_key_env="DEEPSEEK_API_KEY",
+            batch_discount=Decimal("0.5"),
+            endpoints=["/v1/chat/completions"],
+        ),
+        "deepinfra": ProviderSettings(
+            kind="openai_batch",
+            base_url="https://api.deepinfra.com/v1/openai",
+            api_key_env="DEEPINFRA_API_KEY",
+            batch_discount=Decimal("0.2"),
+            output_purpose="batch-output",
+        ),
+    }
+    models = [
+        ModelRoute(
+            name=price.model,
+            provider=price.provider,
+            input_usd_per_mtok=price.input_usd_per_mtok,
+            cached_input_usd_per_mtok=price.cached_input_usd_per_mtok,
+            output_usd_per_mtok=price.output_usd_per_mtok,
+        )
+        for price in DEFAULT_MODEL_PRICES
+    ]
+    return Settings(providers=providers, models=models)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Load the config named by `path`, else by BATCHGATE_CONFIG, else the defaults; REDIS_URL overrides."""
+    env = os.environ if environ is None else environ
+    config_path = path or env.get("BATCHGATE_CONFIG") or None
+    settings = _read_file(Path(config_path)) if config_path else default_settings()
+    redis_url = env.get("REDIS_URL")
+    if redis_url:
+        settings = msgspec.structs.replace(settings, redis=RedisSettings(url=redis_url))
+    return settings
+
+
+def _read_file(path: Path) -> Settings:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    try:
+        _reject_unknown_keys(raw, msgspec.inspect.type_info(Settings), "")
+        return msgspec.convert(raw, Settings)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"config file {str(path)!r}: {exc}") from None

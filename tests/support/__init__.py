@@ -1,0 +1,1 @@
+"""Test helpers: real processes (redis-server, the gateway, simulated upstreams) on loopback."""

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import ConfigError, default_settings, load_settings
+
+VALID = """
+data_dir = "/tmp/bg"
+[server]
+port = 9000
+[[tenants]]
+name = "research"
+api_keys = ["sk-research-1"]
+monthly_budget_usd = "500"
+[providers.local]
+kind = "native"
+base_url = "http://127.0.0.1:8001/v1"
+batch_discount = "0"
+requests_per_minute = 6000
+[[models]]
+name = "llama"
+provider = "local"
+upstream_model = "meta/llama"
+input_usd_per_mtok = "0.28"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "batchgate.toml"
+    path.write_text(text)
+    return path
+
+
+def test_valid_file_is_typed(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, VALID), environ={})
+    assert settings.server.port == 9000
+    assert settings.tenants[0].monthly_budget_usd == Decimal("500")
+    route = settings.route_for("llama")
+    assert route is not None
+    assert route.upstream_name == "meta/llama"
+    assert route.input_usd_per_mtok == Decimal("0.28")
+    assert settings.providers["local"].requests_per_minute == 6000
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("[server]", "[server]\nprot = 1"), "unknown key `server.prot`"),
+        (('kind = "native"', 'kind = "native"\nmax_concurency = 3'), "unknown key `providers.local.max_concurency`"),
+        (('name = "research"', 'name = "research"\nadmn = true'), "unknown key `tenants[0].admn`"),
+        (('provider = "local"', 'provider = "nowhere"'), "`$.models[0].provider`"),
+        (('batch_discount = "0"', 'batch_discount = "1.5"'), "`$.providers.local.batch_discount`"),
+        (('kind = "native"', 'kind = "magic"'), "kind"),
+        (("port = 9000", "port = 99999"), "port"),
+    ],
+)
+def test_invalid_files_name_the_key(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match="batchgate.toml") as caught:
+        load_settings(write(tmp_path, VALID.replace(*edit)), environ={})
+    assert message in str(caught.value)
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(write(tmp_path, "data_dir = "), environ={})
+
+
+def test_environment_selects_file_and_redis(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    settings = load_settings(environ={"BATCHGATE_CONFIG": str(path), "REDIS_URL": "redis://example:6379/0"})
+    assert settings.server.port == 9000
+    assert settings.redis.url == "redis://example:6379/0"
+
+
+def test_defaults_route_deepseek_and_deepinfra() -> None:
+    settings = default_settings()
+    assert settings.tenants == []
+    assert settings.providers["deepseek"].batch_discount == Decimal("0.5")
+    assert settings.providers["deepinfra"].batch_discount == Decimal("0.2")
+    route = settings.route_for("deepseek-chat")
+    assert route is not None
+    assert route.provider == "deepseek"
+    assert settings.route_for("gpt-unknown") is None
