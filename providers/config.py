@@ -9,9 +9,9 @@ import msgspec
 
 __all__ = ["ALL_ENDPOINTS", "Endpoint", "ProviderSettings"]
 
-ALL_ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
-
 Endpoint = Literal["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
+
+ALL_ENDPOINTS: tuple[Endpoint, ...] = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 

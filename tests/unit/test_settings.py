@@ -58,7 +58,7 @@ def test_valid_file_is_typed(tmp_path: Path) -> None:
     ],
 )
 def test_invalid_files_name_the_key(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
-    with pytest.raises(ConfigError, match="batchgate.toml") as caught:
+    with pytest.raises(ConfigError, match=r"batchgate\.toml") as caught:
         load_settings(write(tmp_path, VALID.replace(*edit)), environ={})
     assert message in str(caught.value)
 
