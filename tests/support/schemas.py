@@ -1,0 +1,23 @@
+"""The OpenAI wire JSON Schemas (vendored from the spec) as validators for our responses."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "openai-batch-schemas.json"
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    schemas = json.loads(_SCHEMA_FILE.read_text())["schemas"]
+    return Draft202012Validator(schemas[name])
+
+
+def assert_matches(name: str, instance: Any) -> None:
+    """Raise jsonschema.ValidationError when `instance` is not a valid wire `name` (e.g. "Batch")."""
+    validator(name).validate(instance)
