@@ -8,7 +8,20 @@ same prefix, because those packages may not import the gateway.)
 
 from __future__ import annotations
 
-__all__ = ["PREFIX", "file_index", "file_record", "files_by_expiry"]
+__all__ = [
+    "PREFIX",
+    "batch_events",
+    "batch_index",
+    "batch_record",
+    "batches_by_expiry",
+    "batches_by_status",
+    "file_index",
+    "file_record",
+    "files_by_expiry",
+    "work_claims",
+    "work_due",
+    "work_tokens",
+]
 
 PREFIX = "bg:"
 
@@ -18,11 +31,55 @@ def file_record(file_id: str) -> str:
     return f"{PREFIX}file:{{{file_id}}}"
 
 
-def file_index(tenant: str) -> str:
-    """Lexicographic sorted set (all scores 0) of a tenant's file ids; ids sort by creation time."""
-    return f"{PREFIX}tenant:{{{tenant}}}:files"
+def file_index(tenant: str, purpose: str | None = None) -> str:
+    """Lexicographic sorted set (all scores 0) of a tenant's file ids, optionally of one purpose only.
+
+    Ids sort by creation time, so lexicographic order is creation order.
+    """
+    suffix = "" if purpose is None else f":{purpose}"
+    return f"{PREFIX}tenant:{{{tenant}}}:files{suffix}"
 
 
 def files_by_expiry() -> str:
     """Sorted set of file ids scored by `expires_at`, for the expiry sweep."""
     return f"{PREFIX}files:by-expiry"
+
+
+def batch_record(batch_id: str) -> str:
+    """Hash of a BatchRecord: one field per record field, each msgspec-JSON encoded (`status` plain)."""
+    return f"{PREFIX}batch:{{{batch_id}}}"
+
+
+def batch_events(batch_id: str) -> str:
+    """Stream of a batch's status transitions (time, from, to, cause); same hash tag as its record."""
+    return f"{PREFIX}batch:{{{batch_id}}}:events"
+
+
+def batch_index(tenant: str) -> str:
+    """Lexicographic sorted set (all scores 0) of a tenant's batch ids; ids sort by creation time."""
+    return f"{PREFIX}tenant:{{{tenant}}}:batches"
+
+
+def batches_by_status(status: str) -> str:
+    """Sorted set of the batch ids currently in `status`, scored by when they entered it (unix s)."""
+    return f"{PREFIX}batches:status:{status}"
+
+
+def batches_by_expiry() -> str:
+    """Sorted set of non-terminal batch ids scored by `expires_at` (unix s), for the expiry sweep."""
+    return f"{PREFIX}batches:by-expiry"
+
+
+def work_due() -> str:
+    """Sorted set of batch ids scored by the unix-ms time they are next due (a claim re-scores to its lease end)."""
+    return f"{PREFIX}{{work}}:due"
+
+
+def work_claims() -> str:
+    """Hash batch id -> fencing token of the live claim; same hash tag as `work_due`."""
+    return f"{PREFIX}{{work}}:claims"
+
+
+def work_tokens() -> str:
+    """Counter issuing fencing tokens; same hash tag as `work_due`."""
+    return f"{PREFIX}{{work}}:token"

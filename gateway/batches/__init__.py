@@ -1,0 +1,44 @@
+"""Batch records, their lifecycle and the shared work schedule, in Redis (the core of the Batches API)."""
+
+from gateway.batches.events import BatchEvent
+from gateway.batches.records import BatchRecord
+from gateway.batches.schedule import Claim, Schedule
+from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, can_transition, timestamp_field
+from gateway.batches.store import NON_TERMINAL, BatchStore, IllegalTransitionError
+from gateway.batches.wire import (
+    BatchError,
+    BatchErrors,
+    BatchList,
+    BatchObject,
+    BatchUsage,
+    InputTokensDetails,
+    OutputTokensDetails,
+    RequestCounts,
+    to_list,
+    to_wire,
+)
+
+__all__ = [
+    "NON_TERMINAL",
+    "TERMINAL",
+    "TRANSITIONS",
+    "BatchError",
+    "BatchErrors",
+    "BatchEvent",
+    "BatchList",
+    "BatchObject",
+    "BatchRecord",
+    "BatchStatus",
+    "BatchStore",
+    "BatchUsage",
+    "Claim",
+    "IllegalTransitionError",
+    "InputTokensDetails",
+    "OutputTokensDetails",
+    "RequestCounts",
+    "Schedule",
+    "can_transition",
+    "timestamp_field",
+    "to_list",
+    "to_wire",
+]

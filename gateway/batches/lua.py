@@ -1,0 +1,75 @@
+"""Lua sources of the batch scripts. The transition table is rendered in from `status.TRANSITIONS`.
+
+Replies are `{0}` (no such batch), `{1, current_status}` (refused) or `{2, <HGETALL of the record>}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, timestamp_field
+
+__all__ = ["STATUS_ORDER", "transition_source", "update_source"]
+
+# KEYS[STATUS_KEYS_FROM + i] is the status index of STATUS_ORDER[i] in both scripts' key lists.
+STATUS_ORDER: tuple[BatchStatus, ...] = tuple(BatchStatus)
+
+_TRANSITION_BODY = """
+local record, events, expiry = KEYS[1], KEYS[2], KEYS[3]
+local id, to, now, cause, only_from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local current = redis.call('HGET', record, 'status')
+if not current then return {0} end
+local allowed = ALLOWED[current]
+if not allowed or not allowed[to] then return {1, current} end
+if only_from ~= '' and not string.find(',' .. only_from .. ',', ',' .. current .. ',', 1, true) then
+  return {1, current}
+end
+if #ARGV > 5 then redis.call('HSET', record, unpack(ARGV, 6)) end
+redis.call('HSET', record, 'status', to, STAMP[to], now)
+redis.call('ZREM', KEYS[INDEX[current]], id)
+redis.call('ZADD', KEYS[INDEX[to]], now, id)
+if TERMINAL[to] then redis.call('ZREM', expiry, id) end
+redis.call('XADD', events, '*', 'time', now, 'from', current, 'to', to, 'cause', cause)
+return {2, redis.call('HGETALL', record)}
+"""
+
+_UPDATE_BODY = """
+local record = KEYS[1]
+local allowed = ARGV[1]
+local current = redis.call('HGET', record, 'status')
+if not current then return {0} end
+if TERMINAL[current] or not string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true) then
+  return {1, current}
+end
+redis.call('HSET', record, unpack(ARGV, 2))
+return {2, redis.call('HGETALL', record)}
+"""
+
+
+def _lua_set(statuses: Iterable[BatchStatus]) -> str:
+    return "{" + ", ".join(f"[{value!r}] = true" for value in sorted(s.value for s in statuses)) + "}"
+
+
+def _tables() -> str:
+    allowed = ", ".join(f"[{s.value!r}] = {_lua_set(TRANSITIONS[s])}" for s in STATUS_ORDER)
+    stamps = ", ".join(f"[{s.value!r}] = {timestamp_field(s)!r}" for s in STATUS_ORDER)
+    index = ", ".join(f"[{s.value!r}] = {i + 4}" for i, s in enumerate(STATUS_ORDER))
+    return (
+        f"local ALLOWED = {{{allowed}}}\n"
+        f"local STAMP = {{{stamps}}}\n"
+        f"local INDEX = {{{index}}}\n"
+        f"local TERMINAL = {_lua_set(TERMINAL)}\n"
+    )
+
+
+@cache
+def transition_source() -> str:
+    """Invariant: the status changes only along TRANSITIONS, together with its timestamp, indexes and event."""
+    return _tables() + _TRANSITION_BODY
+
+
+@cache
+def update_source() -> str:
+    """Invariant: field updates never touch a terminal batch, nor one outside the caller's allowed statuses."""
+    return f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _UPDATE_BODY

@@ -1,0 +1,164 @@
+"""BatchStore: batch records, their indexes and lifecycle in Redis.
+
+Layout (keys from `gateway.keys`): the record hash and its event stream share the hash tag `{batch_id}`;
+the per-tenant list index is tagged by tenant; the status indexes and the expiry index are global.
+
+Cluster: every script names every key it touches in KEYS[], so it is correct on one node (the embedded
+default, Sentinel, or any single-primary deployment). The transition script touches the record (slot of
+`{batch_id}`) and the global status/expiry indexes in one call, which Redis Cluster would refuse. We accept
+that: atomic index moves matter more today than Cluster. Moving to Cluster means keeping the CAS on the
+record and its events alone and repairing the indexes from the event stream by a sweep.
+
+Refusal: `transition` raises `IllegalTransitionError` (carrying the current status) when the table forbids the
+move and returns None only for an unknown batch; `update` returns None for both (callers re-read if needed).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection, Mapping
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
+
+from gateway import keys
+from gateway.batches.events import BatchEvent, decode_events
+from gateway.batches.lua import STATUS_ORDER, transition_source, update_source
+from gateway.batches.records import BatchRecord, decode_hash, encode_hash, encode_updates
+from gateway.batches.status import TERMINAL, BatchStatus
+
+__all__ = ["NON_TERMINAL", "BatchStore", "IllegalTransitionError"]
+
+NON_TERMINAL: frozenset[BatchStatus] = frozenset(BatchStatus) - TERMINAL
+_EMPTY: Mapping[str, object] = {}
+
+
+class IllegalTransitionError(Exception):
+    """The batch's current status cannot move to the requested one (or is not among `only_from`)."""
+
+    def __init__(self, batch_id: str, current: BatchStatus, to: BatchStatus) -> None:
+        super().__init__(f"batch {batch_id} cannot go from {current.value} to {to.value}")
+        self.batch_id = batch_id
+        self.current = current
+        self.to = to
+
+
+class BatchStore:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._transition = redis.register_script(transition_source())
+        self._update = redis.register_script(update_source())
+
+    async def create(self, record: BatchRecord) -> None:
+        """Store a new record with its tenant, status and expiry index entries and a `created` event."""
+        stamp = record.created_at
+        async with self._redis.pipeline(transaction=True) as pipe:
+            mapping: dict[FieldT, EncodableT] = dict(encode_hash(record).items())
+            pipe.hset(keys.batch_record(record.id), mapping=mapping)
+            pipe.zadd(keys.batch_index(record.tenant), {record.id: 0})
+            pipe.zadd(keys.batches_by_status(record.status.value), {record.id: stamp})
+            if record.expires_at is not None and record.status not in TERMINAL:
+                pipe.zadd(keys.batches_by_expiry(), {record.id: record.expires_at})
+            event = {"time": stamp, "from": "", "to": record.status.value, "cause": "created"}
+            pipe.xadd(keys.batch_events(record.id), event)  # type: ignore[arg-type]
+            await pipe.execute()
+
+    async def get(self, batch_id: str, *, tenant: str | None) -> BatchRecord | None:
+        """The record, or None when unknown or owned by another tenant (`tenant=None`: any tenant)."""
+        fields = cast(dict[bytes, bytes], await self._redis.hgetall(keys.batch_record(batch_id)))
+        if not fields:
+            return None
+        record = decode_hash(fields)
+        return None if tenant is not None and record.tenant != tenant else record
+
+    async def list(self, tenant: str, *, after: str | None = None, limit: int = 20) -> tuple[list[BatchRecord], bool]:
+        """A page of the tenant's batches, newest first, strictly older than `after`; and whether more exist."""
+        top = f"({after}" if after else "+"
+        reply = await self._redis.zrevrangebylex(keys.batch_index(tenant), top, "-", start=0, num=limit + 1)
+        ids = cast(builtins.list[bytes], reply)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for batch_id in ids[:limit]:
+                pipe.hgetall(keys.batch_record(batch_id.decode()))
+            replies = await pipe.execute()
+        return [decode_hash(fields) for fields in replies if fields], len(ids) > limit
+
+    async def transition(
+        self,
+        batch_id: str,
+        to: BatchStatus,
+        *,
+        cause: str,
+        now: int,
+        updates: Mapping[str, object] = _EMPTY,
+        only_from: Collection[BatchStatus] | None = None,
+    ) -> BatchRecord | None:
+        """Move the batch to `to` (stamping `<to>_at = now`) and apply `updates`, atomically, if the table allows.
+
+        Returns the new record, None for an unknown batch; raises IllegalTransitionError when refused.
+        """
+        pairs = _flatten(encode_updates(updates))
+        allowed = ",".join(s.value for s in only_from) if only_from is not None else ""
+        if only_from is not None and not allowed:
+            allowed = ","  # an empty `only_from` refuses everything, unlike "no restriction"
+        script_keys = [keys.batch_record(batch_id), keys.batch_events(batch_id), keys.batches_by_expiry()]
+        script_keys += [keys.batches_by_status(s.value) for s in STATUS_ORDER]
+        reply = await self._transition(keys=script_keys, args=[batch_id, to.value, now, cause, allowed, *pairs])
+        return _record_or_raise(reply, batch_id, to)
+
+    async def update(
+        self,
+        batch_id: str,
+        updates: Mapping[str, object],
+        *,
+        only_if_status_in: Collection[BatchStatus] = NON_TERMINAL,
+    ) -> BatchRecord | None:
+        """Set fields without a status change, atomically, unless the batch is terminal or outside
+        `only_if_status_in`. Returns the new record, or None when unknown or refused."""
+        pairs = _flatten(encode_updates(updates))
+        if not pairs:
+            raise ValueError("update needs at least one field")
+        allowed = ",".join(s.value for s in only_if_status_in) or ","
+        reply = await self._update(keys=[keys.batch_record(batch_id)], args=[allowed, *pairs])
+        return decode_hash(_pairs_to_dict(reply[1])) if reply[0] == 2 else None
+
+    async def events(self, batch_id: str) -> builtins.list[BatchEvent]:
+        """The batch's transitions, oldest first (the first is its creation)."""
+        entries = await self._redis.xrange(keys.batch_events(batch_id))
+        return decode_events(cast(builtins.list[tuple[bytes, dict[bytes, bytes]]], entries))
+
+    async def count_by_status(self) -> dict[BatchStatus, int]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for status in STATUS_ORDER:
+                pipe.zcard(keys.batches_by_status(status.value))
+            counts = await pipe.execute()
+        return dict(zip(STATUS_ORDER, counts, strict=True))
+
+    async def in_status(self, status: BatchStatus, *, entered_before: int, limit: int) -> builtins.list[str]:
+        """Ids that entered `status` at or before `entered_before` (unix s), oldest first: for stuck-batch sweeps."""
+        reply = await self._redis.zrangebyscore(keys.batches_by_status(status.value), "-inf", entered_before, 0, limit)
+        return _decode_ids(reply)
+
+    async def expired_candidates(self, now: int, limit: int) -> builtins.list[str]:
+        """Non-terminal batches whose `expires_at` is at or before `now`, soonest first."""
+        return _decode_ids(await self._redis.zrangebyscore(keys.batches_by_expiry(), "-inf", now, 0, limit))
+
+
+def _decode_ids(reply: object) -> builtins.list[str]:
+    return [batch_id.decode() for batch_id in cast(builtins.list[bytes], reply)]
+
+
+def _flatten(fields: Mapping[str, bytes]) -> builtins.list[str | bytes]:
+    return [item for name, value in fields.items() for item in (name, value)]
+
+
+def _pairs_to_dict(flat: builtins.list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _record_or_raise(reply: builtins.list[Any], batch_id: str, to: BatchStatus) -> BatchRecord | None:
+    if reply[0] == 0:
+        return None
+    if reply[0] == 1:
+        raise IllegalTransitionError(batch_id, BatchStatus(reply[1].decode()), to)
+    return decode_hash(_pairs_to_dict(reply[1]))
