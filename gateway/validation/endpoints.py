@@ -1,0 +1,91 @@
+"""What each batch endpoint accepts: its line decoder and the checks and estimates a type cannot say."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from gateway.validation.errors import ErrorCode
+from gateway.validation.inputs import measure_inputs, utf8_len
+from gateway.validation.lines import (
+    ChatBody,
+    ChatLine,
+    CompletionsBody,
+    CompletionsLine,
+    EmbeddingsBody,
+    EmbeddingsLine,
+)
+from gateway.validation.problems import Problem, from_validation
+
+__all__ = [
+    "DEFAULT_CHAT_MAX_OUTPUT_TOKENS",
+    "DEFAULT_COMPLETIONS_MAX_TOKENS",
+    "ENDPOINTS",
+    "EndpointSpec",
+    "Measured",
+]
+
+# Output budget per line when the line sets no limit. Chat: our planning figure (models differ; most cap
+# a reply well below it). Completions: OpenAI's documented default `max_tokens` of 16.
+DEFAULT_CHAT_MAX_OUTPUT_TOKENS = 4096
+DEFAULT_COMPLETIONS_MAX_TOKENS = 16
+
+# (problems, embedding inputs, UTF-8 bytes of text, token ids, max output tokens) for one line's body.
+Measured = tuple[tuple[Problem, ...], int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    url: str
+    line: msgspec.json.Decoder[Any]
+    body_type: type[msgspec.Struct]
+    measure: Callable[[Any], Measured]
+
+
+def _measure_chat(body: ChatBody) -> Measured:
+    text = 0
+    problems: tuple[Problem, ...] = ()
+    for index, message in enumerate(body.messages):
+        content = message.content
+        if isinstance(content, str):
+            text += utf8_len(content)
+        elif isinstance(content, list):
+            text += sum([utf8_len(part.text) for part in content if isinstance(part.text, str)])
+        elif message.role != "assistant":
+            param = f"body.messages[{index}].content"
+            problems += ((ErrorCode.INVALID_VALUE, f"`{param}` may be null or absent only for assistant", param),)
+    limit = body.max_completion_tokens or body.max_tokens or DEFAULT_CHAT_MAX_OUTPUT_TOKENS
+    return problems, 0, text, 0, limit * (body.n or 1)
+
+
+def _measure_completions(body: CompletionsBody) -> Measured:
+    try:
+        _, text, tokens = measure_inputs(body.prompt)
+    except msgspec.ValidationError as exc:
+        return (from_validation("body.prompt", exc),), 0, 0, 0, 0
+    limit = body.max_tokens or DEFAULT_COMPLETIONS_MAX_TOKENS
+    return (), 0, text, tokens, limit * max(body.n or 1, body.best_of or 1)
+
+
+def _measure_embeddings(body: EmbeddingsBody) -> Measured:
+    try:
+        inputs, text, tokens = measure_inputs(body.input)
+    except msgspec.ValidationError as exc:
+        return (from_validation("body.input", exc),), 0, 0, 0, 0
+    return (), inputs, text, tokens, 0
+
+
+ENDPOINTS: dict[str, EndpointSpec] = {
+    "/v1/chat/completions": EndpointSpec(
+        "/v1/chat/completions", msgspec.json.Decoder(ChatLine), ChatBody, _measure_chat
+    ),
+    "/v1/completions": EndpointSpec(
+        "/v1/completions", msgspec.json.Decoder(CompletionsLine), CompletionsBody, _measure_completions
+    ),
+    "/v1/embeddings": EndpointSpec(
+        "/v1/embeddings", msgspec.json.Decoder(EmbeddingsLine), EmbeddingsBody, _measure_embeddings
+    ),
+}

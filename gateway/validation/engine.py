@@ -1,0 +1,209 @@
+"""The validator: one streaming pass over an input file, every problem reported with its 1-based line.
+
+Each line gets one typed decode against its endpoint's Struct (all type and range rules run in C);
+only lines that fail it go through the precise path to name each problem. Memory stays flat: lines are
+views into the current chunk, and only the set of custom_ids grows (at most `max_requests` of them).
+Blank lines: allowed at the end of the file (any number); elsewhere each is a `blank_line` error, since
+we forward files unchanged to upstreams whose handling of them is unknown. A UTF-8 byte order mark is
+an `unexpected_bom` error on line 1 for the same reason; the rest of line 1 is still checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import msgspec
+
+from gateway.validation.diagnose import diagnose
+from gateway.validation.endpoints import ENDPOINTS
+from gateway.validation.errors import ErrorCode
+from gateway.validation.problems import Problem
+from gateway.validation.report import ErrorLog, ValidationReport
+from gateway.validation.splitter import LineSplitter
+
+__all__ = ["CHUNK_BYTES", "ValidationLimits", "Validator", "validate_chunks", "validate_file"]
+
+CHUNK_BYTES = 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+
+
+class ValidationLimits(msgspec.Struct, frozen=True):
+    """Batch limits; the defaults are OpenAI's, except `max_line_bytes`, our own bound on memory."""
+
+    max_requests: int = 50_000
+    max_bytes: int = 200 * 1024 * 1024
+    max_embedding_inputs: int = 50_000
+    max_errors: int = 100  # errors kept in the report; `error_count` still counts all
+    max_line_bytes: int = 32 * 1024 * 1024
+
+
+class Validator:
+    """Feed the file in chunks of any size, then `finish()` for the report."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        serves_model: Callable[[str], bool] | None = None,
+        limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen, so sharing the default is safe
+    ) -> None:
+        spec = ENDPOINTS.get(endpoint)
+        if spec is None:
+            raise ValueError(f"unsupported endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
+        self._spec = spec
+        self._decoder = spec.line.decode
+        self._serves = serves_model
+        self._limits = limits
+        self._log = ErrorLog(limits.max_errors)
+        self._splitter = LineSplitter(self, limits.max_line_bytes)
+        self._seen: set[str] = set()
+        self._model: str | None = None
+        self._size = self._line_no = self._requests = 0
+        self._blank_run = 0  # blank lines since the last request line: errors only if a request follows
+        self._inputs = self._text_bytes = self._tokens = self._max_output = 0
+        self._finished = False
+
+    def feed(self, chunk: bytes) -> None:
+        if self._finished:
+            raise RuntimeError("feed() after finish()")
+        if chunk:
+            self._size += len(chunk)
+            self._splitter.feed(chunk if type(chunk) is bytes else bytes(chunk))
+
+    def finish(self) -> ValidationReport:
+        if not self._finished:
+            self._finished = True
+            self._splitter.close()
+            self._file_checks()
+        log = self._log
+        return ValidationReport(
+            valid=log.count == 0,
+            requests=self._requests,
+            model=self._model,
+            errors=log.listed(),
+            error_count=log.count,
+            embedding_inputs=self._inputs,
+            estimated_input_tokens=self._tokens + -(-self._text_bytes // 4),
+            max_output_tokens=self._max_output,
+        )
+
+    # LineSink: called by the splitter for every line, in order.
+    def line(self, data: bytes | memoryview, valid_utf8: bool) -> None:
+        self._line_no += 1
+        if self._line_no == 1 and data[:3] == _BOM:
+            self._log.add(ErrorCode.UNEXPECTED_BOM, "the file starts with a UTF-8 byte order mark", None, 1)
+            data = data[3:]
+        if not valid_utf8:
+            self._request()
+            self._log.add(ErrorCode.INVALID_UTF8, "the line is not valid UTF-8", None, self._line_no)
+            return
+        try:
+            parsed = self._decoder(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self._precise(data)
+            return
+        self._request()
+        body = parsed.body
+        self._accept(parsed.custom_id, body.model, body, [])
+
+    def too_long(self) -> None:
+        self._line_no += 1
+        self._request()
+        limit = self._limits.max_line_bytes
+        self._log.add(ErrorCode.LINE_TOO_LONG, f"the line is longer than {limit} bytes", None, self._line_no)
+
+    def _precise(self, data: bytes | memoryview) -> None:
+        if not bytes(data).strip():
+            self._blank_run += 1
+            return
+        self._request()
+        found = diagnose(data, self._spec)
+        problems = found.problems
+        self._accept(found.custom_id, found.model, found.body, problems)
+        if not problems:  # unreachable by design; if reached, a line the fast decode rejected still fails
+            self._log.add(
+                ErrorCode.INVALID_REQUEST_LINE, "the line does not fit the endpoint's shape", None, self._line_no
+            )
+
+    def _request(self) -> None:
+        self._requests += 1
+        if self._blank_run:
+            first = self._line_no - self._blank_run
+            for line in range(first, self._line_no):
+                self._log.add(ErrorCode.BLANK_LINE, "empty line between request lines", None, line)
+            self._blank_run = 0
+
+    def _accept(self, custom_id: str | None, model: str | None, body: object, problems: list[Problem]) -> None:
+        """Cross-line checks and estimates, shared by good lines and the good parts of bad ones."""
+        if custom_id is not None:
+            if custom_id in self._seen:
+                problems.append((ErrorCode.DUPLICATE_CUSTOM_ID, f"custom_id {custom_id!r} is used twice", "custom_id"))
+            elif self._requests <= self._limits.max_requests:
+                self._seen.add(custom_id)
+        if model is not None and model != self._model:
+            self._check_model(model, problems)
+        if body is not None:
+            found, inputs, text, tokens, output = self._spec.measure(body)
+            problems.extend(found)
+            self._text_bytes += text
+            self._tokens += tokens
+            self._max_output += output
+            if inputs:
+                self._count_inputs(inputs, problems)
+        for code, message, param in problems:
+            self._log.add(code, message, param, self._line_no)
+
+    def _check_model(self, model: str, problems: list[Problem]) -> None:
+        if self._model is None:
+            self._model = model
+            if self._serves is not None and not self._serves(model):
+                message = f"model {model!r} is not served for {self._spec.url}"
+                problems.append((ErrorCode.MODEL_NOT_FOUND, message, "body.model"))
+        else:
+            message = f"model {model!r} differs from {self._model!r} used by the file's first request"
+            problems.append((ErrorCode.MODEL_MISMATCH, message, "body.model"))
+
+    def _count_inputs(self, inputs: int, problems: list[Problem]) -> None:
+        limit = self._limits.max_embedding_inputs
+        before, self._inputs = self._inputs, self._inputs + inputs
+        if before <= limit < self._inputs:
+            message = f"the file holds more than {limit} embedding inputs (this line crosses the limit)"
+            problems.append((ErrorCode.TOO_MANY_EMBEDDING_INPUTS, message, "body.input"))
+
+    def _file_checks(self) -> None:
+        limits, log = self._limits, self._log
+        if self._requests == 0:
+            log.add_file(ErrorCode.EMPTY_FILE, "the file holds no request lines")
+        if self._size > limits.max_bytes:
+            log.add_file(ErrorCode.FILE_TOO_LARGE, f"the file has {self._size} bytes; the limit is {limits.max_bytes}")
+        if self._requests > limits.max_requests:
+            message = f"the file holds {self._requests} requests; the limit is {limits.max_requests}"
+            log.add_file(ErrorCode.TOO_MANY_TASKS, message)
+
+
+def validate_chunks(
+    chunks: Iterable[bytes],
+    endpoint: str,
+    *,
+    serves_model: Callable[[str], bool] | None = None,
+    limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen
+) -> ValidationReport:
+    validator = Validator(endpoint, serves_model=serves_model, limits=limits)
+    for chunk in chunks:
+        validator.feed(chunk)
+    return validator.finish()
+
+
+def validate_file(
+    path: Path,
+    endpoint: str,
+    *,
+    serves_model: Callable[[str], bool] | None = None,
+    limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen
+) -> ValidationReport:
+    """Validate a file on disk, read in 1 MiB chunks (raises OSError if it cannot be read)."""
+    with Path(path).open("rb") as file:
+        return validate_chunks(
+            iter(lambda: file.read(CHUNK_BYTES), b""), endpoint, serves_model=serves_model, limits=limits
+        )

@@ -1,0 +1,104 @@
+"""Per-endpoint views of one input line: the fields validation checks, nothing more.
+
+Unknown fields are ignored by msgspec (and passed through untouched upstream: we never rewrite a line).
+Constraints live in the types, so one typed decode checks a whole line in C; the precise path
+(`diagnose.py`) decodes the same field types one by one to name each problem.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Raw, UnsetType
+
+__all__ = [
+    "ChatBody",
+    "ChatLine",
+    "CompletionsBody",
+    "CompletionsLine",
+    "CustomId",
+    "EmbeddingsBody",
+    "EmbeddingsLine",
+    "Message",
+    "Part",
+]
+
+CustomId = Annotated[str, Meta(min_length=1, max_length=64)]
+ModelName = Annotated[str, Meta(min_length=1)]
+PositiveInt = Annotated[int, Meta(ge=1)]
+Temperature = Annotated[float, Meta(ge=0, le=2)]
+Probability = Annotated[float, Meta(ge=0, le=1)]
+Penalty = Annotated[float, Meta(ge=-2, le=2)]
+# `stream: false` and null are fine; `true` is not (Literal keeps the check in C).
+NoStream = Literal[False] | None
+
+
+class Part(msgspec.Struct):
+    """One content part of a chat message (`{"type": "text", "text": ...}`, `image_url`, ...)."""
+
+    type: str
+    text: str | UnsetType = UNSET
+
+
+class Message(msgspec.Struct):
+    role: str
+    # UNSET (absent) and None (null) are both allowed only for assistant messages: checked in Python.
+    content: str | list[Part] | UnsetType | None = UNSET
+
+
+class _Sampling(msgspec.Struct, kw_only=True):
+    model: ModelName
+    stream: NoStream = None
+    max_tokens: PositiveInt | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+    n: PositiveInt | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    seed: int | None = None
+
+
+class ChatBody(_Sampling, kw_only=True):
+    messages: Annotated[list[Message], Meta(min_length=1)]
+    max_completion_tokens: PositiveInt | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
+
+
+class CompletionsBody(_Sampling, kw_only=True):
+    # str, list[str], token array or list of token arrays: one msgspec union cannot hold several array
+    # types, so the raw JSON is kept and decoded by shape (`inputs.py`).
+    prompt: Raw
+    best_of: PositiveInt | None = None
+    logprobs: Annotated[int, Meta(ge=0, le=5)] | None = None
+    echo: bool | None = None
+    suffix: str | None = None
+
+
+class EmbeddingsBody(msgspec.Struct, kw_only=True):
+    model: ModelName
+    input: Raw
+    dimensions: PositiveInt | None = None
+    encoding_format: Literal["float", "base64"] | None = None
+
+
+class ChatLine(msgspec.Struct):
+    custom_id: CustomId
+    method: Literal["POST"]
+    url: Literal["/v1/chat/completions"]
+    body: ChatBody
+
+
+class CompletionsLine(msgspec.Struct):
+    custom_id: CustomId
+    method: Literal["POST"]
+    url: Literal["/v1/completions"]
+    body: CompletionsBody
+
+
+class EmbeddingsLine(msgspec.Struct):
+    custom_id: CustomId
+    method: Literal["POST"]
+    url: Literal["/v1/embeddings"]
+    body: EmbeddingsBody
