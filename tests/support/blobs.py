@@ -1,49 +1,45 @@
-"""A directory-backed BlobStore for tests: real files, atomic writes (temp file + rename)."""
+"""A tiny directory-backed BlobStore for provider tests (the gateway has its own real one)."""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import os
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
-__all__ = ["DirBlobStore"]
+__all__ = ["DirBlobs"]
 
-_READ_SIZE = 64 * 1024
+_CHUNK = 1 << 16
 
 
-class DirBlobStore:
-    """Keys are relative paths under `root` (slashes make subdirectories)."""
+class DirBlobs:
+    """Keys are file names under `root`; writes go to a temp file renamed into place (all or nothing)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()):
-            raise ValueError(f"blob key escapes the store: {key!r}")
-        return path
+        return self.root / key.replace("/", "__")
 
     async def open_read(self, key: str) -> AsyncIterator[bytes]:
         with self._path(key).open("rb") as handle:
-            while chunk := handle.read(_READ_SIZE):
+            while chunk := await asyncio.to_thread(handle.read, _CHUNK):
                 yield chunk
 
     async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temp = path.with_suffix(".tmp")
         size = 0
-        with tmp.open("wb") as handle:
+        with temp.open("wb") as handle:
             async for chunk in chunks:
                 handle.write(chunk)
                 size += len(chunk)
-        tmp.replace(path)
+        os.replace(temp, path)
         return size
 
-    async def delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._path(key).unlink()
+    def put(self, key: str, data: bytes) -> None:
+        self._path(key).write_bytes(data)
 
-    def exists(self, key: str) -> bool:
-        return self._path(key).exists()
+    async def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
