@@ -51,7 +51,9 @@ class BatchStore:
         self._update = redis.register_script(update_source())
 
     async def create(self, record: BatchRecord) -> None:
-        """Store a new record with its tenant, status and expiry index entries and a `created` event."""
+        """Store a new record with its tenant, status and expiry index entries and a `created` event.
+
+        Ids are never reused (`gateway.ids`), so this does not check for an existing record."""
         stamp = record.created_at
         async with self._redis.pipeline(transaction=True) as pipe:
             mapping: dict[FieldT, EncodableT] = dict(encode_hash(record).items())
@@ -74,6 +76,8 @@ class BatchStore:
 
     async def list(self, tenant: str, *, after: str | None = None, limit: int = 20) -> tuple[list[BatchRecord], bool]:
         """A page of the tenant's batches, newest first, strictly older than `after`; and whether more exist."""
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         top = f"({after}" if after else "+"
         reply = await self._redis.zrevrangebylex(keys.batch_index(tenant), top, "-", start=0, num=limit + 1)
         ids = cast(builtins.list[bytes], reply)
