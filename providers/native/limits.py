@@ -1,0 +1,107 @@
+"""Pacing the upstream: shared RPM/TPM limits, the upstream's Retry-After deadline, adaptive concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from providers import keys
+from providers.config import ProviderSettings
+from providers.native.scripts import RATE
+
+__all__ = ["AdaptiveLimit", "RateLimiter", "UpstreamGate"]
+
+
+class UpstreamGate:
+    """The upstream's Retry-After deadline. It is the upstream's global state, so every line of this
+    process waits for it, not just the one that was told."""
+
+    def __init__(self) -> None:
+        self._not_before = 0.0  # monotonic seconds
+
+    def push(self, seconds: float) -> None:
+        self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    async def wait(self) -> None:
+        # A plain sleep, re-checked: the deadline may move later while we sleep (another 429 arrived).
+        while (delay := self._not_before - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(delay)
+
+
+class RateLimiter:
+    """RPM and TPM limits shared by all workers through one GCRA script (no burst allowance: sends are
+    spaced evenly). Within a process one coroutine at a time holds a reservation and sleeps until its
+    slot, so waiting lines do not hammer Redis and the schedule never runs far ahead."""
+
+    def __init__(self, redis: aioredis.Redis, provider: str, settings: ProviderSettings, safety: float) -> None:
+        rpm, tpm = settings.requests_per_minute, settings.tokens_per_minute
+        self._redis = redis
+        self._keys = [keys.native_rate(provider, "rpm"), keys.native_rate(provider, "tpm")]
+        self._interval = 60.0 / rpm * safety if rpm else 0.0
+        self._per_token = 60.0 / tpm * safety if tpm else 0.0
+        self._lock = asyncio.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._interval > 0 or self._per_token > 0
+
+    @property
+    def tpm_key(self) -> str | None:
+        return self._keys[1] if self._per_token > 0 else None
+
+    def correction(self, actual: int, estimate: int) -> float:
+        """Seconds to move the TPM schedule by once a response reports its real token usage."""
+        return (actual - estimate) * self._per_token
+
+    async def acquire(self, tokens: int) -> None:
+        if not self.enabled:
+            return
+        async with self._lock:
+            delay = await self._reserve(max(tokens, 1))
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+    async def _reserve(self, tokens: int) -> float:
+        backoff = 0.05
+        while True:
+            try:
+                reply = await RATE(self._redis, self._keys, [self._interval, tokens, self._per_token])
+                return float(str(reply.decode() if isinstance(reply, bytes) else reply))
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+
+
+class AdaptiveLimit:
+    """Concurrency limit with AIMD: halve on overload (at most once a second), grow by ~1 per window of
+    successes, never above the configured maximum."""
+
+    def __init__(self, maximum: int) -> None:
+        self.maximum = maximum
+        self.limit = float(maximum)
+        self.in_use = 0
+        self._cond = asyncio.Condition()
+        self._last_cut = float("-inf")
+
+    async def acquire(self) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.in_use < int(self.limit))
+            self.in_use += 1
+
+    async def release(self) -> None:
+        async with self._cond:
+            self.in_use -= 1
+            self._cond.notify(max(1, int(self.limit) - self.in_use))
+
+    def on_success(self) -> None:
+        self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+
+    def on_overload(self) -> None:
+        now = time.monotonic()
+        if now - self._last_cut >= 1.0:
+            self.limit = max(1.0, self.limit / 2)
+            self._last_cut = now

@@ -1,0 +1,161 @@
+"""NativeProvider: batchgate runs the lines itself against a real-time OpenAI-compatible endpoint.
+
+submit() splits the input into chunk objects and puts one entry per chunk on a Redis stream; every
+worker process runs `run(stop)`, which claims chunks through a consumer group and executes their lines
+(see worker.py, runner.py). Outcomes live in a per-batch Redis hash written once per custom_id; poll()
+reads the per-batch counters, fetch_results() streams that hash, cleanup() removes everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Literal
+
+import msgspec
+import redis.asyncio as aioredis
+
+from providers import keys
+from providers.base import BatchJob, BlobStore, Finished, PollOutcome, Progress, Running
+from providers.config import ProviderSettings
+from providers.native.chunks import chunk_key, write_chunks
+from providers.native.ledger import Ledger
+from providers.native.limits import AdaptiveLimit, RateLimiter
+from providers.native.runner import LineRunner
+from providers.native.scripts import CLOSE, ENQUEUE
+from providers.native.transport import Upstream
+from providers.native.tuning import NativeTuning
+from providers.native.worker import ChunkWorker
+
+__all__ = ["NativeProvider", "build"]
+
+
+class _State(msgspec.Struct, frozen=True):
+    chunks: int = 0
+
+
+_state_decoder = msgspec.json.Decoder(_State)
+_OUTCOMES: dict[str, Literal["completed", "expired", "cancelled", "failed"]] = {
+    "completed": "completed",
+    "expired": "expired",
+    "cancelled": "cancelled",
+}
+
+
+def _int(value: bytes | str | int | None) -> int:
+    return int(value) if value is not None else 0
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class NativeProvider:
+    def __init__(
+        self,
+        name: str,
+        settings: ProviderSettings,
+        redis: aioredis.Redis,
+        blobs: BlobStore,
+        api_key: str | None,
+        *,
+        worker_id: str,
+        tuning: NativeTuning | None = None,
+    ) -> None:
+        self.name = name
+        self._settings = settings
+        self._redis = redis
+        self._blobs = blobs
+        self._worker_id = worker_id
+        self._tuning = tuning or NativeTuning()
+        self._upstream = Upstream(
+            settings.base_url, api_key, settings.max_concurrency, settings.request_timeout_seconds
+        )
+        self._ledger = Ledger(redis, self._tuning.flush_max_ops)
+
+    async def submit(self, job: BatchJob) -> bytes:
+        enqueued = keys.native_enqueued(self.name)
+        if (ids := await self._redis.hget(enqueued, job.batch_id)) is not None:
+            return msgspec.json.encode(_State(len(_text(ids).split(",")) if ids else 0))
+        chunks, lines = await write_chunks(job, self._blobs, self._tuning.chunk_lines)
+        await self._redis.hset(keys.native_meta(job.batch_id), mapping={"total": lines, "expires_at": job.expires_at})
+        chunk_keys = [chunk_key(job.batch_id, index) for index in range(chunks)]
+        await ENQUEUE(self._redis, [keys.native_stream(self.name), enqueued], [job.batch_id, job.endpoint, *chunk_keys])
+        return msgspec.json.encode(_State(chunks))
+
+    async def poll(self, job: BatchJob, state: bytes) -> tuple[PollOutcome, bytes]:
+        fields = ("total", "completed", "failed", "inflight", "cancelled_at", "closed")
+        values = await self._redis.hmget(keys.native_meta(job.batch_id), fields)
+        total, completed, failed, inflight = (_int(v) for v in values[:4])
+        progress = Progress(total=total, completed=completed, failed=failed)
+        cancelled_at, closed = values[4], values[5]
+        now = time.time()
+        if values[0] is None:
+            return Finished(outcome="failed", progress=progress), state  # state lost (or never submitted)
+        if closed is not None:
+            return await self._close(job, _text(closed)), state
+        if completed + failed >= total:
+            return await self._close(job, "completed"), state
+        if now >= job.expires_at:
+            return await self._close(job, "expired"), state
+        if cancelled_at is not None:
+            if inflight <= 0 or now >= float(cancelled_at) + self._tuning.cancel_grace_seconds:
+                return await self._close(job, "cancelled"), state
+            return Running(progress=progress, status="cancelling"), state
+        return Running(progress=progress), state
+
+    async def _close(self, job: BatchJob, outcome: str) -> Finished:
+        reply = await CLOSE(self._redis, [keys.native_meta(job.batch_id)], [outcome])
+        closed, total, completed, failed = reply if isinstance(reply, list) else (b"failed", None, None, None)
+        progress = Progress(total=_int(total), completed=_int(completed), failed=_int(failed))
+        return Finished(outcome=_OUTCOMES.get(_text(closed), "failed"), progress=progress)
+
+    async def cancel(self, job: BatchJob, state: bytes) -> bytes:
+        meta = keys.native_meta(job.batch_id)
+        if await self._redis.exists(meta):
+            await self._redis.hsetnx(meta, "cancelled_at", repr(time.time()))
+        return state
+
+    async def fetch_results(self, job: BatchJob, state: bytes) -> AsyncIterator[bytes]:
+        async for _, line in self._redis.hscan_iter(keys.native_results(job.batch_id), count=500):
+            yield line
+
+    async def cleanup(self, job: BatchJob, state: bytes) -> None:
+        stream, enqueued = keys.native_stream(self.name), keys.native_enqueued(self.name)
+        ids = await self._redis.hget(enqueued, job.batch_id)
+        chunks = _state_decoder.decode(state).chunks if state else 0
+        pipe = self._redis.pipeline(transaction=True)
+        if ids:
+            entry_ids = _text(ids).split(",")
+            pipe.xack(stream, keys.NATIVE_GROUP, *entry_ids)
+            pipe.xdel(stream, *entry_ids)
+        pipe.hdel(enqueued, job.batch_id)
+        pipe.delete(keys.native_meta(job.batch_id), keys.native_results(job.batch_id))
+        pipe.delete(keys.native_attempts(job.batch_id))
+        await pipe.execute()
+        for index in range(chunks):
+            await self._blobs.delete(chunk_key(job.batch_id, index))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        limit = AdaptiveLimit(self._settings.max_concurrency)
+        limiter = RateLimiter(self._redis, self.name, self._settings, self._tuning.rate_safety)
+        runner = LineRunner(self._settings, self._tuning, self._ledger, limiter, limit, self._upstream)
+        worker = ChunkWorker(self._redis, self._blobs, self.name, self._worker_id, runner, limit, self._tuning)
+        await worker.ensure_group()
+        await worker.run(stop)
+
+    async def aclose(self) -> None:
+        await self._ledger.aclose()
+        await self._upstream.aclose()
+
+
+def build(
+    name: str,
+    settings: ProviderSettings,
+    redis: aioredis.Redis,
+    blobs: BlobStore,
+    api_key: str | None,
+    worker_id: str,
+) -> NativeProvider:
+    return NativeProvider(name, settings, redis, blobs, api_key, worker_id=worker_id)

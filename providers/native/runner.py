@@ -1,0 +1,115 @@
+"""Running one line: grant an attempt, pace, send, retry what is retryable, record the outcome once."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+
+from providers.config import ProviderSettings
+from providers.native.ledger import Ledger
+from providers.native.limits import AdaptiveLimit, RateLimiter, UpstreamGate
+from providers.native.lines import ChunkLine, error_envelope, failure_line, response_line
+from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
+from providers.native.tuning import NativeTuning
+
+__all__ = ["LineRunner"]
+
+_LOST_ATTEMPTS = "The request was not answered within the allowed attempts (some were lost to worker restarts)."
+_MALFORMED = "The upstream answered with a success status but a body that is not a JSON object."
+
+
+def outcome_line(custom_id: str, attempt: Attempt) -> tuple[bytes, bool]:
+    """The output or error line for a final attempt, and whether it is a success."""
+    if isinstance(attempt, Undelivered):
+        return failure_line(custom_id, attempt.code, attempt.message), False
+    request_id = attempt.request_id or f"req_{secrets.token_hex(12)}"
+    if 200 <= attempt.status < 300:
+        if attempt.json_ok:
+            return response_line(custom_id, attempt.status, request_id, attempt.body), True
+        return failure_line(custom_id, "malformed_response", _MALFORMED), False
+    return response_line(custom_id, attempt.status, request_id, error_envelope(attempt.status, attempt.body)), False
+
+
+def _retryable(attempt: Attempt) -> bool:
+    return isinstance(attempt, Undelivered) or attempt.retryable
+
+
+class LineRunner:
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        tuning: NativeTuning,
+        ledger: Ledger,
+        limiter: RateLimiter,
+        limit: AdaptiveLimit,
+        upstream: Upstream,
+    ) -> None:
+        self._max_attempts = settings.max_attempts
+        self._tuning = tuning
+        self._ledger = ledger
+        self._limiter = limiter
+        self._limit = limit
+        self._upstream = upstream
+        self.gate = UpstreamGate()
+        self._background: set[asyncio.Future[None]] = set()
+
+    async def run(self, batch_id: str, endpoint: str, line: ChunkLine) -> None:
+        last: Attempt | None = None
+        while True:
+            await self._limit.acquire()
+            try:
+                granted = await self._ledger.reserve(batch_id, line.custom_id)
+                if granted < 0:
+                    return  # done elsewhere, cancelled, expired or cleaned up: nothing to send
+                if granted > self._max_attempts:
+                    await self._record_exhausted(batch_id, line.custom_id, last)
+                    return
+                attempt = await self._send(endpoint, line)
+            finally:
+                await self._limit.release()
+            if not _retryable(attempt) or granted >= self._max_attempts:
+                text, ok = outcome_line(line.custom_id, attempt)
+                await self._ledger.record(batch_id, line.custom_id, text, ok=ok)
+                return
+            await self._ledger.release(batch_id)
+            await asyncio.sleep(self._backoff(granted, attempt))
+            last = attempt
+
+    async def _record_exhausted(self, batch_id: str, custom_id: str, last: Attempt | None) -> None:
+        if last is None:
+            text, ok = failure_line(custom_id, "request_failed", _LOST_ATTEMPTS), False
+        else:
+            text, ok = outcome_line(custom_id, last)
+        await self._ledger.record(batch_id, custom_id, text, ok=ok)
+
+    async def _send(self, endpoint: str, line: ChunkLine) -> Attempt:
+        await self.gate.wait()
+        await self._limiter.acquire(line.tokens)
+        await self.gate.wait()  # a 429 may have arrived while this line waited for its rate slot
+        attempt = await self._upstream.send(endpoint, bytes(line.body))
+        if isinstance(attempt, Delivered):
+            self._observe(attempt, line.tokens)
+        return attempt
+
+    def _observe(self, attempt: Delivered, estimate: int) -> None:
+        if attempt.status == 429 or attempt.status == 503:
+            self._limit.on_overload()
+        elif attempt.status < 300:
+            self._limit.on_success()
+        if attempt.retry_after is not None and attempt.retryable:
+            self.gate.push(attempt.retry_after)
+        tpm_key = self._limiter.tpm_key
+        if tpm_key is not None and attempt.total_tokens and attempt.total_tokens != estimate:
+            # Queued with the next bookkeeping round trip; the line does not wait for it.
+            correction = self._ledger.correct_tokens(tpm_key, self._limiter.correction(attempt.total_tokens, estimate))
+            task = asyncio.ensure_future(correction)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    def _backoff(self, granted: int, attempt: Attempt) -> float:
+        base: float = min(self._tuning.backoff_cap_seconds, self._tuning.backoff_base_seconds * 2 ** (granted - 1))
+        delay = base * random.uniform(0.5, 1.0)
+        if isinstance(attempt, Delivered) and attempt.retry_after is not None:
+            delay = max(delay, attempt.retry_after)
+        return delay

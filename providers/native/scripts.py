@@ -1,0 +1,97 @@
+"""The executor's Lua scripts, each with the invariant it keeps. Loaded by SHA; reloaded after a Redis restart."""
+
+from __future__ import annotations
+
+import hashlib
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
+
+__all__ = ["CLOSE", "CORRECT", "ENQUEUE", "RATE", "RECORD", "RESERVE", "Script"]
+
+
+class Script:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+    async def __call__(self, redis: aioredis.Redis, keys: list[str], args: list[str | int | float]) -> object:
+        try:
+            return await redis.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await redis.eval(self.source, len(keys), *keys, *args)
+
+
+# Invariant: a batch's chunks are on the stream exactly once (all XADDs and the marker in one atomic step).
+# KEYS: stream, enqueued. ARGV: batch_id, endpoint, chunk key 0, chunk key 1, ...
+# The marker holds the entry ids (comma-joined), so cleanup can delete them.
+ENQUEUE = Script("""
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+local ids = {}
+for i = 3, #ARGV do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'batch_id', ARGV[1], 'endpoint', ARGV[2], 'key', ARGV[i])
+end
+redis.call('HSET', KEYS[2], ARGV[1], table.concat(ids, ','))
+return 1
+""")
+
+# Invariant: a batch is closed once, with one outcome; the counters returned are final (RECORD writes
+# nothing into a closed batch). KEYS: meta. ARGV: outcome. Returns closed, total, completed, failed.
+CLOSE = Script("""
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSETNX', KEYS[1], 'closed', ARGV[1])
+return redis.call('HMGET', KEYS[1], 'closed', 'total', 'completed', 'failed')
+""")
+
+# Invariant: an attempt is granted only for a line without an outcome in a live, uncancelled, unexpired
+# batch, and every grant is counted (so no line is sent more than max_attempts times, whatever crashes).
+# KEYS: meta, results, attempts. ARGV: custom_id. Returns the attempt number, or -1 done, -2 cancelled or
+# closed, -3 expired, -4 batch gone.
+RESERVE = Script("""
+if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
+local m = redis.call('HMGET', KEYS[1], 'cancelled_at', 'closed', 'expires_at')
+if m[1] or m[2] then return -2 end
+if tonumber(m[3]) <= tonumber(redis.call('TIME')[1]) then return -3 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -1 end
+redis.call('HINCRBY', KEYS[1], 'inflight', 1)
+return redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+""")
+
+# Invariant: a line's outcome is written once and its counter moves with that first write only; nothing
+# is written into a closed (finished) or cleaned-up batch. An empty line only releases the in-flight grant.
+# KEYS: meta, results. ARGV: custom_id, line, counter field ('completed' | 'failed').
+RECORD = Script("""
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'inflight', -1)
+if ARGV[2] == '' or redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
+  return 1
+end
+return 0
+""")
+
+# Invariant (GCRA, no burst allowance): consecutive sends are at least one interval apart for RPM, and a
+# request's estimated tokens are spread over their share of the minute for TPM, across all workers.
+# KEYS: rpm tat, tpm tat. ARGV: rpm interval (0 = off), tokens, seconds per token (0 = off).
+# Returns the delay (seconds, as a string) before this request may be sent.
+RATE = Script("""
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local rpm, cost = tonumber(ARGV[1]), tonumber(ARGV[2]) * tonumber(ARGV[3])
+local at = now
+if rpm > 0 then at = math.max(at, tonumber(redis.call('GET', KEYS[1]) or '0')) end
+if cost > 0 then at = math.max(at, tonumber(redis.call('GET', KEYS[2]) or '0')) end
+local ttl = math.ceil((at - now) * 1000) + 120000
+if rpm > 0 then redis.call('SET', KEYS[1], string.format('%.6f', at + rpm), 'PX', ttl) end
+if cost > 0 then redis.call('SET', KEYS[2], string.format('%.6f', at + cost), 'PX', ttl) end
+return string.format('%.6f', at - now)
+""")
+
+# Invariant: once a response reports real usage, the TPM schedule is moved by (actual - estimate) tokens.
+# KEYS: tpm tat. ARGV: seconds to add (negative refunds).
+CORRECT = Script("""
+local v = redis.call('GET', KEYS[1])
+if v then redis.call('SET', KEYS[1], string.format('%.6f', tonumber(v) + tonumber(ARGV[1])), 'KEEPTTL') end
+return 0
+""")

@@ -1,0 +1,135 @@
+"""Sending one request to the real-time upstream and classifying what came back.
+
+Client choice: aiohttp directly. encode/httpx#3215 reports stock httpx's pool degrading at high
+concurrency; `tests/benchmarks/test_native_bench.py` measures httpx, httpx with the `httpx-aiohttp`
+transport and aiohttp against the same simulator, and aiohttp won on this hot path (figures in the
+benchmark's output and the module docstring there). One session per upstream, pooled keep-alive
+connections sized by `max_concurrency`.
+
+The API key goes only into the Authorization header of upstream requests; it is never logged and never
+part of an error message (messages name the failure kind, not the request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Mapping
+
+import aiohttp
+import msgspec
+
+__all__ = ["Attempt", "Delivered", "Undelivered", "Upstream", "join_url"]
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+class Delivered(msgspec.Struct, frozen=True, tag="delivered"):
+    """The upstream answered with a status and a body."""
+
+    status: int
+    request_id: str | None
+    body: bytes
+    retry_after: float | None  # seconds, from Retry-After / retry-after-ms
+    json_ok: bool  # the body is a JSON object (a 2xx without one is malformed)
+    total_tokens: int
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in RETRYABLE_STATUS or self.status >= 500 or (self.status < 300 and not self.json_ok)
+
+
+class Undelivered(msgspec.Struct, frozen=True, tag="undelivered"):
+    """No HTTP answer: a timeout or a connection error. Always retryable."""
+
+    code: str
+    message: str
+
+
+Attempt = Delivered | Undelivered
+
+
+class _Usage(msgspec.Struct):
+    total_tokens: int = 0
+
+
+class _BodyView(msgspec.Struct):
+    usage: _Usage | None = None
+
+
+_body_decoder = msgspec.json.Decoder(_BodyView)
+
+
+def join_url(base_url: str, endpoint: str) -> str:
+    """`https://h/v1` + `/v1/chat/completions` -> `https://h/v1/chat/completions` (no doubled /v1)."""
+    base = base_url.rstrip("/")
+    if base.endswith("/v1") and endpoint.startswith("/v1/"):
+        return base + endpoint[3:]
+    return base + endpoint
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+def _inspect(body: bytes) -> tuple[bool, int]:
+    try:
+        view = _body_decoder.decode(body)
+    except msgspec.DecodeError:
+        return False, 0
+    return True, view.usage.total_tokens if view.usage is not None else 0
+
+
+class Upstream:
+    """One long-lived aiohttp session for one upstream; created on first use (it needs a running loop)."""
+
+    def __init__(self, base_url: str, api_key: str | None, max_connections: int, timeout_seconds: float) -> None:
+        self._base_url = base_url
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._max_connections = max_connections
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=30)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+    async def send(self, endpoint: str, body: bytes) -> Attempt:
+        url = join_url(self._base_url, endpoint)
+        try:
+            async with self._client().post(url, data=body, headers=self._headers) as response:
+                raw = await response.read()
+                json_ok, tokens = _inspect(raw)
+                return Delivered(
+                    response.status, response.headers.get("x-request-id"), raw, _retry_after(response.headers),
+                    json_ok, tokens,
+                )  # fmt: skip
+        except TimeoutError:
+            return Undelivered("request_timeout", "The upstream did not answer within the request timeout.")
+        except aiohttp.ClientError as exc:
+            return Undelivered("request_failed", f"Could not reach the upstream ({type(exc).__name__}).")
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+            await asyncio.sleep(0)  # let the connector close its transports

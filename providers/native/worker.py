@@ -1,0 +1,166 @@
+"""The worker side of the executor: claim chunks from the stream consumer group and run their lines.
+
+A chunk entry stays pending (unacknowledged) while its lines run; a live worker renews it with a
+heartbeat (XCLAIM … JUSTID resets the idle time), and XAUTOCLAIM hands the entries of a dead worker to
+a live one after `claim_idle_seconds`. Lines already recorded are skipped on the rerun (RESERVE says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from providers import keys
+from providers.base import BlobStore
+from providers.native.limits import AdaptiveLimit
+from providers.native.lines import ChunkLine
+from providers.native.runner import LineRunner
+from providers.native.tuning import NativeTuning
+
+__all__ = ["ChunkWorker"]
+
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+_chunk_decoder = msgspec.json.Decoder(ChunkLine)
+_Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class ChunkWorker:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        blobs: BlobStore,
+        provider: str,
+        consumer: str,
+        runner: LineRunner,
+        limit: AdaptiveLimit,
+        tuning: NativeTuning,
+    ) -> None:
+        self._redis = redis
+        self._blobs = blobs
+        self._stream = keys.native_stream(provider)
+        self._consumer = consumer
+        self._runner = runner
+        self._limit = limit
+        self._tuning = tuning
+        self._active: dict[bytes, asyncio.Task[None]] = {}
+        self._pending_lines = 0
+        self._line_done = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        try:
+            await self._claim_loop(stop)
+        finally:
+            heartbeat.cancel()
+            await self._drain()
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        next_sweep = 0.0
+        while not stop.is_set():
+            if self._pending_lines >= 2 * max(1, int(self._limit.limit)):
+                self._line_done.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._line_done.wait(), 0.2)
+                continue
+            try:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self._tuning.claim_idle_seconds / 2
+                    entries = await self._reclaim()
+                else:
+                    entries = await self._read()
+            except _REDIS_DOWN:
+                await asyncio.sleep(0.2)
+                continue
+            for entry_id, fields in entries:
+                if entry_id not in self._active:
+                    self._active[entry_id] = asyncio.create_task(self._run_chunk(entry_id, fields))
+
+    async def _read(self) -> list[_Entry]:
+        block = int(self._tuning.read_block_seconds * 1000)
+        try:
+            reply = await self._redis.xreadgroup(
+                keys.NATIVE_GROUP, self._consumer, {self._stream: ">"}, count=1, block=block
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()
+            return []
+        streams: list[tuple[bytes, list[_Entry]]] = reply or []  # type: ignore[assignment]  # redis-py's stub is too wide
+        return [entry for _, entries in streams for entry in entries]
+
+    async def _reclaim(self) -> list[_Entry]:
+        idle_ms = int(self._tuning.claim_idle_seconds * 1000)
+        try:
+            reply = await self._redis.xautoclaim(self._stream, keys.NATIVE_GROUP, self._consumer, idle_ms, count=10)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()
+            return []
+        return [entry for entry in reply[1] if entry is not None]  # deleted entries come back as None
+
+    async def ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self._stream, keys.NATIVE_GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _run_chunk(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        batch_id, endpoint = fields[b"batch_id"].decode(), fields[b"endpoint"].decode()
+        try:
+            data = b"".join([part async for part in self._blobs.open_read(fields[b"key"].decode())])
+        except FileNotFoundError:
+            data = b""  # the batch was cleaned up; nothing left to run
+        lines = _chunk_decoder.decode_lines(data)
+        self._pending_lines += len(lines)
+        try:
+            await asyncio.gather(*(self._run_line(batch_id, endpoint, line) for line in lines))
+            await self._ack(entry_id)
+        finally:
+            self._active.pop(entry_id, None)
+
+    async def _run_line(self, batch_id: str, endpoint: str, line: ChunkLine) -> None:
+        try:
+            await self._runner.run(batch_id, endpoint, line)
+        finally:
+            self._pending_lines -= 1
+            self._line_done.set()
+
+    async def _ack(self, entry_id: bytes) -> None:
+        while True:
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.xack(self._stream, keys.NATIVE_GROUP, entry_id)
+                pipe.xdel(self._stream, entry_id)
+                await pipe.execute()
+                return
+            except _REDIS_DOWN:
+                await asyncio.sleep(0.2)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(self._tuning.claim_idle_seconds / 3)
+            if self._active:
+                with contextlib.suppress(*_REDIS_DOWN, ResponseError):
+                    await self._redis.xclaim(
+                        self._stream, keys.NATIVE_GROUP, self._consumer, 0, list(self._active), justid=True
+                    )
+
+    async def _drain(self) -> None:
+        """Stop claiming; let running chunks finish within the grace period, then abandon them (their
+        entries stay pending, so another worker reclaims them)."""
+        tasks = list(self._active.values())
+        if tasks:
+            _, running = await asyncio.wait(tasks, timeout=self._tuning.shutdown_grace_seconds)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)

@@ -1,0 +1,203 @@
+"""A real-time OpenAI-compatible upstream for tests: real HTTP on a loopback port, behaviour on demand.
+
+Serves /v1/chat/completions, /v1/completions and /v1/embeddings with deterministic usage. Knobs: latency,
+a server-side RPM limit over a sliding window (429 + Retry-After), and per-request faults keyed by the
+request's *marker* (the last message content, the prompt, or the input string): `"429"`, `"500"`,
+`"503"`, `"400"`, `"text502"` (a non-JSON error body), `"hang"` (no answer), `"malformed"` (200 with a
+non-JSON body), `"ok"`. While a Retry-After it issued is running, every request gets another 429, and is
+recorded as early. Every request is recorded (arrival time, headers, body, status, usage).
+
+In-process: `with RealtimeUpstream() as upstream: ...` runs the server on its own loop in a thread.
+Out of process (benchmarks, kill tests): `python -m tests.support.realtime_upstream --port N`; then
+`GET /_stats` returns `{"count", "statuses", "arrivals"}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import threading
+import time
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from tests.support.ports import free_port
+
+__all__ = ["RealtimeUpstream", "Received", "usage_for"]
+
+
+class Received(msgspec.Struct):
+    at: float
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    status: int
+    usage: dict[str, int] | None = None
+    early: bool = False  # arrived before a Retry-After deadline this server gave
+
+
+def marker_of(body: dict[str, Any]) -> str:
+    if messages := body.get("messages"):
+        return str(messages[-1].get("content", ""))
+    return str(body.get("prompt", body.get("input", "")))
+
+
+def usage_for(body: dict[str, Any]) -> dict[str, int]:
+    prompt = len(marker_of(body)) + 7
+    completion = 0 if "input" in body else min(int(body.get("max_tokens", 16)), 16)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def _success(path: str, body: dict[str, Any], usage: dict[str, int], n: int) -> dict[str, Any]:
+    model, text = body.get("model"), f"echo: {marker_of(body)}"
+    if path.endswith("/embeddings"):
+        data = [{"object": "embedding", "index": 0, "embedding": [0.25, -0.5, 1.0]}]
+        return {"object": "list", "data": data, "model": model, "usage": usage}
+    if path.endswith("/chat/completions"):
+        choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}}
+        kind = "chat.completion"
+    else:
+        choice, kind = {"index": 0, "text": text}, "text_completion"
+    choice |= {"finish_reason": "stop", "logprobs": None}
+    return {"id": f"cmpl-{n}", "object": kind, "created": int(time.time()), "model": model, "choices": [choice],
+            "usage": usage}  # fmt: skip
+
+
+class RealtimeUpstream:
+    def __init__(self, port: int | None = None, *, latency: float = 0.0, rpm: int | None = None) -> None:
+        self.port = port or free_port()
+        self.latency = latency
+        self.rpm = rpm
+        self.window = 60.0  # seconds of the RPM window
+        self.retry_after = 1.0  # seconds told on 429
+        self.hang_seconds = 30.0
+        self.faults: dict[str, list[str]] = {}  # marker -> faults for its next requests, in order
+        self.requests: list[Received] = []
+        self._arrivals: collections.deque[float] = collections.deque()
+        self._not_before = 0.0
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+            app.router.add_post(path, self._handle)
+        app.router.add_get("/_stats", self._stats)
+        return app
+
+    def _next_fault(self, marker: str) -> str:
+        with self._lock:
+            queue = self.faults.get(marker)
+            return queue.pop(0) if queue else "ok"
+
+    def _throttled(self, now: float) -> float | None:
+        """Seconds to tell a request over the RPM limit to wait, or None when it is within the limit."""
+        if self.rpm is None:
+            return None
+        while self._arrivals and self._arrivals[0] <= now - self.window:
+            self._arrivals.popleft()
+        if len(self._arrivals) >= self.rpm:
+            return self._arrivals[0] + self.window - now
+        self._arrivals.append(now)
+        return None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        now = time.time()
+        body = msgspec.json.decode(await request.read())
+        headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith(("x-", "authorization"))}
+        record = Received(now, request.path, headers, body, 200, early=now < self._not_before)
+        self.requests.append(record)
+        wait = self._not_before - now if record.early else self._throttled(now)
+        fault = "429" if wait is not None else self._next_fault(marker_of(body))
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        return await self._respond(request.path, record, fault, wait)
+
+    async def _respond(self, path: str, record: Received, fault: str, wait: float | None) -> web.StreamResponse:
+        n = len(self.requests)
+        hdrs = {"x-request-id": f"req_sim_{n}"}
+        if fault == "429":
+            wait = self.retry_after if wait is None else wait
+            self._not_before = max(self._not_before, time.time() + wait)
+            hdrs["retry-after-ms"] = str(int(wait * 1000) + 1)
+            return self._json(record, 429, {"error": {"message": "Rate limit", "type": "rate_limit", "param": None,
+                                                       "code": "rate_limit_exceeded"}}, hdrs)  # fmt: skip
+        if fault in ("500", "503", "400"):
+            error = {"message": f"simulated {fault}", "type": "server_error", "param": None, "code": None}
+            return self._json(record, int(fault), {"error": error}, hdrs)
+        if fault == "text502":
+            record.status = 502
+            return web.Response(status=502, text="<html>Bad gateway</html>", headers=hdrs)
+        if fault == "hang":
+            await asyncio.sleep(self.hang_seconds)
+        if fault == "malformed":
+            return web.Response(status=200, text="{not json", headers=hdrs)
+        record.usage = usage_for(record.body)
+        return self._json(record, 200, _success(path, record.body, record.usage, n), hdrs)
+
+    @staticmethod
+    def _json(record: Received, status: int, payload: dict[str, Any], headers: dict[str, str]) -> web.Response:
+        record.status = status
+        return web.Response(status=status, body=msgspec.json.encode(payload), headers=headers,
+                            content_type="application/json")  # fmt: skip
+
+    async def _stats(self, _: web.Request) -> web.Response:
+        statuses = collections.Counter(str(r.status) for r in self.requests)
+        arrivals = [r.at for r in self.requests]
+        return web.json_response({"count": len(self.requests), "statuses": statuses, "arrivals": arrivals})
+
+    # In-process lifecycle: the server runs on its own loop in a daemon thread.
+    def start(self) -> RealtimeUpstream:
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("the realtime upstream simulator did not start")
+        return self
+
+    def _serve(self, ready: threading.Event) -> None:
+        assert self._loop is not None
+        loop = self._loop
+        asyncio.set_event_loop(loop)
+        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.5)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = self._thread = None
+
+    def __enter__(self) -> RealtimeUpstream:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--rpm", type=int, default=None)
+    args = parser.parse_args()
+    upstream = RealtimeUpstream(args.port, latency=args.latency, rpm=args.rpm)
+    web.run_app(upstream.app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
