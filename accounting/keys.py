@@ -1,0 +1,56 @@
+"""Every Redis key of the accounting package, in one place. Nothing else formats an accounting key.
+
+All keys share the project's `bg:` prefix and one hash tag, `{acct}`, so every ledger key lives in one
+Redis Cluster slot and the settlement script can touch a record, the indexes, the totals and the budget
+reservations atomically. The ledger writes once per batch, so one slot is never a hot spot.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PREFIX",
+    "day_totals",
+    "global_index",
+    "month_spend",
+    "record",
+    "reservation_owners",
+    "tenant_index",
+    "tenant_reservations",
+]
+
+PREFIX = "bg:{acct}:"
+
+
+def record(batch_id: str) -> str:
+    """msgspec-encoded LedgerRecord; its existence is the batch's settled guard."""
+    return f"{PREFIX}record:{batch_id}"
+
+
+def global_index() -> str:
+    """Lexicographic sorted set (scores 0) of `<settled_at:012d>:<batch_id>` over all tenants."""
+    return f"{PREFIX}index"
+
+
+def tenant_index(tenant: str) -> str:
+    """The same index, restricted to one tenant."""
+    return f"{PREFIX}tenant:{tenant}:index"
+
+
+def day_totals(day: str) -> str:
+    """Hash of running totals for one UTC day (`YYYY-MM-DD`); fields are JSON `[tenant, provider, model, name]`."""
+    return f"{PREFIX}totals:{day}"
+
+
+def month_spend(month: str) -> str:
+    """Hash tenant → settled batch cost (exact decimal string) for one UTC month (`YYYY-MM`)."""
+    return f"{PREFIX}spend:{month}"
+
+
+def tenant_reservations(tenant: str) -> str:
+    """Hash batch_id → `<YYYY-MM> <estimate>`: a tenant's in-flight budget reservations."""
+    return f"{PREFIX}reserved:{tenant}"
+
+
+def reservation_owners() -> str:
+    """Hash batch_id → tenant, so a reservation can be released by batch id alone."""
+    return f"{PREFIX}reservation-owner"

@@ -1,0 +1,197 @@
+"""Every Prometheus metric of batchgate, registered against a registry the caller passes in.
+
+Names follow `batchgate_<noun>_<unit>[_total]` in base units (seconds, USD, tokens). Labels are bounded
+sets only — tenant, provider, model, status, outcome, route template — never a batch or file id, so the
+number of series does not grow with the number of batches. Money becomes float only here, at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from accounting.records import LedgerRecord
+
+__all__ = ["STATUS_GAUGE", "TOKEN_KINDS", "Metrics", "StatusGaugeCollector", "StatusSnapshot"]
+
+STATUS_GAUGE = "batchgate_batches_current"
+TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
+_MONEY = ("tenant", "provider", "model")
+# A batch runs for minutes to a day: hour-scale buckets, up to the 24 h completion window and beyond.
+_TURNAROUND_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
+_COST_BUCKETS = (0.001, 0.01, 0.1, 0.5, 1, 5, 10, 50, 100, 500, 1000)
+_SIZE_BUCKETS = (1, 10, 100, 1000, 5000, 10000, 50000, 100000)
+_UPSTREAM_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+_HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    """All metric objects. Build one per process (or per test) with the registry to register into."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._settlement(registry)
+        self._operations(registry)
+
+    def _settlement(self, registry: CollectorRegistry) -> None:
+        self.batch_tokens = Counter(
+            "batchgate_batch_tokens", "Tokens of settled batches.", [*_MONEY, "kind"], registry=registry
+        )
+        self.batch_list_cost = Counter(
+            "batchgate_batch_list_cost_usd",
+            "Real-time list price of settled batches' tokens.",
+            _MONEY,
+            registry=registry,
+        )
+        self.batch_cost = Counter(
+            "batchgate_batch_cost_usd", "Cost of settled batches after the batch discount.", _MONEY, registry=registry
+        )
+        self.batch_savings = Counter(
+            "batchgate_batch_savings_usd", "List price minus batch cost of settled batches.", _MONEY, registry=registry
+        )
+        self.batches = Counter(
+            "batchgate_batches",
+            "Batches reaching a terminal status.",
+            ["tenant", "provider", "status"],
+            registry=registry,
+        )
+        self.batch_requests = Counter(
+            "batchgate_batch_requests", "Requests of settled batches.", [*_MONEY, "outcome"], registry=registry
+        )
+        self.unpriced_batches = Counter(
+            "batchgate_unpriced_batches",
+            "Settled batches whose model has no list price.",
+            ["provider", "model"],
+            registry=registry,
+        )
+        self.turnaround = Histogram(
+            "batchgate_batch_turnaround_seconds",
+            "Creation to terminal status.",
+            ["provider"],
+            buckets=_TURNAROUND_BUCKETS,
+            registry=registry,
+        )
+        self.settled_cost = Histogram(
+            "batchgate_settled_batch_cost_usd",
+            "Cost per settled batch.",
+            ["provider"],
+            buckets=_COST_BUCKETS,
+            registry=registry,
+        )
+        self.batch_size = Histogram(
+            "batchgate_batch_size_requests",
+            "Requests per settled batch.",
+            ["provider"],
+            buckets=_SIZE_BUCKETS,
+            registry=registry,
+        )
+        self.tenant_budget = Gauge(
+            "batchgate_tenant_budget_usd", "Monthly budget of a tenant.", ["tenant"], registry=registry
+        )
+        self.tenant_month_spend = Gauge(
+            "batchgate_tenant_month_spend_usd",
+            "Settled spend of a tenant this UTC month.",
+            ["tenant"],
+            registry=registry,
+        )
+
+    def _operations(self, registry: CollectorRegistry) -> None:
+        self.upstream_requests = Counter(
+            "batchgate_upstream_requests", "Calls to upstream APIs.", ["provider", "outcome"], registry=registry
+        )
+        self.upstream_duration = Histogram(
+            "batchgate_upstream_request_duration_seconds",
+            "Upstream call latency.",
+            ["provider", "outcome"],
+            buckets=_UPSTREAM_BUCKETS,
+            registry=registry,
+        )
+        self.executor_in_flight = Gauge(
+            "batchgate_executor_in_flight_requests",
+            "Native executor requests in flight.",
+            ["provider"],
+            registry=registry,
+        )
+        self.executor_retries = Counter(
+            "batchgate_executor_retries", "Native executor retried attempts.", ["provider"], registry=registry
+        )
+        self.executor_rate_limited = Counter(
+            "batchgate_executor_rate_limited",
+            "Upstream 429 answers to the native executor.",
+            ["provider"],
+            registry=registry,
+        )
+        self.http_duration = Histogram(
+            "batchgate_http_request_duration_seconds",
+            "API request latency by route template.",
+            ["method", "route", "status"],
+            buckets=_HTTP_BUCKETS,
+            registry=registry,
+        )
+
+    def set_tenant_budget(self, tenant: str, budget_usd: Decimal | None, month_spend_usd: Decimal) -> None:
+        """Publish a tenant's monthly budget (when it has one) and its settled spend this month."""
+        if budget_usd is not None:
+            self.tenant_budget.labels(tenant).set(float(budget_usd))
+        self.tenant_month_spend.labels(tenant).set(float(month_spend_usd))
+
+    def record_settlement(self, record: LedgerRecord, turnaround_seconds: float) -> None:
+        """Count one settled batch. Call it only when `Ledger.settle` returned True (exactly once)."""
+        money = (record.tenant, record.provider, record.model)
+        tokens = (record.input_tokens, record.cached_input_tokens, record.output_tokens, record.reasoning_tokens)
+        for kind, count in zip(TOKEN_KINDS, tokens, strict=True):
+            if count:
+                self.batch_tokens.labels(*money, kind).inc(count)
+        self.batch_list_cost.labels(*money).inc(float(record.list_cost_usd))
+        self.batch_cost.labels(*money).inc(float(record.batch_cost_usd))
+        self.batch_savings.labels(*money).inc(float(record.savings_usd))
+        self.batches.labels(record.tenant, record.provider, record.status).inc()
+        self.batch_requests.labels(*money, "completed").inc(record.requests_completed)
+        self.batch_requests.labels(*money, "failed").inc(record.requests_failed)
+        if not record.priced:
+            self.unpriced_batches.labels(record.provider, record.model).inc()
+        self.turnaround.labels(record.provider).observe(turnaround_seconds)
+        self.settled_cost.labels(record.provider).observe(float(record.batch_cost_usd))
+        self.batch_size.labels(record.provider).observe(record.requests_completed + record.requests_failed)
+
+
+class StatusSnapshot:
+    """The latest batch counts by status, refreshed by a background task, read by scrapes.
+
+    A scrape runs in prometheus_client's synchronous collect(); reading Redis there would block the event
+    loop (or need a second sync client). The gateway instead refreshes this snapshot every few seconds
+    from its own async task (`update`), and the collector reads it in O(statuses).
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+
+    def update(self, counts: Mapping[str, int]) -> None:
+        self._counts = dict(counts)  # swap, never mutate: a concurrent scrape sees old or new, not half
+
+    def __call__(self) -> Mapping[str, int]:
+        return self._counts
+
+
+class StatusGaugeCollector(Collector):
+    """Yields `batchgate_batches_current{status}`: batches now in each status, from `count_fn` at scrape time.
+
+    Not `batchgate_batches{status}`: that family name is taken by the `batchgate_batches_total` counter
+    (prometheus_client refuses the duplicate and OpenMetrics forbids it).
+    """
+
+    def __init__(self, count_fn: Callable[[], Mapping[str, int]]) -> None:
+        self._count_fn = count_fn
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(STATUS_GAUGE, "Batches currently in each status.", labels=["status"])
+        for status, count in sorted(self._count_fn().items()):
+            family.add_metric([status], count)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        # Describing avoids a collect() (and a snapshot read) at registration time.
+        yield GaugeMetricFamily(STATUS_GAUGE, "Batches currently in each status.", labels=["status"])

@@ -1,0 +1,84 @@
+"""Summing ledger records into summary rows, grouped by any of tenant, provider and model.
+
+Sums are exact: Decimal addition of unrounded record amounts (the default 28-digit context would round
+long sums, so a wide private context is used, which traps rather than rounds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Context, Decimal, Inexact, InvalidOperation
+from typing import Literal
+
+import msgspec
+
+from accounting.cost import ZERO
+from accounting.records import LedgerRecord, SummaryRow
+
+__all__ = ["INT_FIELDS", "MONEY_FIELDS", "GroupBy", "Summer", "rows_from_totals"]
+
+GroupBy = Literal["tenant", "provider", "model"]
+
+INT_FIELDS: tuple[str, ...] = (
+    "batches",
+    "unpriced_batches",
+    "requests_completed",
+    "requests_failed",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+MONEY_FIELDS: tuple[str, ...] = ("list_cost_usd", "batch_cost_usd", "savings_usd")
+_EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
+_KEYS = msgspec.json.Decoder(tuple[str, str, str, str])
+
+
+def _empty(key: Mapping[str, str]) -> SummaryRow:
+    zeros: dict[str, object] = dict.fromkeys(INT_FIELDS, 0) | dict.fromkeys(MONEY_FIELDS, ZERO)
+    return msgspec.convert(zeros | dict(key), SummaryRow)
+
+
+class Summer:
+    """Accumulates amounts into one row per group; rows come out sorted by their group keys."""
+
+    def __init__(self, group_by: Sequence[GroupBy]) -> None:
+        self._group_by = tuple(dict.fromkeys(group_by))  # keep the caller's order, drop repeats
+        self._rows: dict[tuple[str, ...], SummaryRow] = {}
+
+    def _row(self, tenant: str, provider: str, model: str) -> SummaryRow:
+        names = {"tenant": tenant, "provider": provider, "model": model}
+        key = tuple(names[name] for name in self._group_by)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = _empty({name: names[name] for name in self._group_by})
+        return row
+
+    def add(self, tenant: str, provider: str, model: str, field: str, amount: int | Decimal) -> None:
+        row = self._row(tenant, provider, model)
+        current = getattr(row, field)
+        setattr(row, field, _EXACT.add(current, amount) if isinstance(amount, Decimal) else current + amount)
+
+    def add_record(self, record: LedgerRecord) -> None:
+        where = (record.tenant, record.provider, record.model)
+        self.add(*where, "batches", 1)
+        self.add(*where, "unpriced_batches", 0 if record.priced else 1)
+        for field in INT_FIELDS[2:] + MONEY_FIELDS:
+            self.add(*where, field, getattr(record, field))
+
+    def add_records(self, records: Iterable[LedgerRecord]) -> None:
+        for record in records:
+            self.add_record(record)
+
+    def rows(self) -> list[SummaryRow]:
+        return [self._rows[key] for key in sorted(self._rows)]
+
+
+def rows_from_totals(totals: Mapping[bytes | str, bytes | str], group_by: Sequence[GroupBy]) -> list[SummaryRow]:
+    """Rows from a day-totals hash (fields are JSON `[tenant, provider, model, name]`)."""
+    summer = Summer(group_by)
+    for raw_field, raw_value in totals.items():
+        tenant, provider, model, name = _KEYS.decode(raw_field)
+        value = raw_value.decode() if isinstance(raw_value, bytes) else raw_value
+        summer.add(tenant, provider, model, name, Decimal(value) if name in MONEY_FIELDS else int(value))
+    return summer.rows()

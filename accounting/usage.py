@@ -1,0 +1,158 @@
+"""Token usage of a batch, summed from its result lines (openai-batch-spec §3.2).
+
+Only `response.status_code` and `response.body.usage` are decoded, through small view Structs, so a
+line's choices, embeddings and messages are skipped by msgspec without building Python objects.
+Provider quirks are read as data: DeepSeek reports `prompt_cache_hit_tokens`/`prompt_cache_miss_tokens`
+where OpenAI reports `prompt_tokens_details.cached_tokens`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+__all__ = ["BatchUsage", "InputTokensDetails", "OutputTokensDetails", "UsageAccumulator", "UsageTotals"]
+
+
+class InputTokensDetails(msgspec.Struct, frozen=True, kw_only=True):
+    cached_tokens: int = 0
+
+
+class OutputTokensDetails(msgspec.Struct, frozen=True, kw_only=True):
+    reasoning_tokens: int = 0
+
+
+class BatchUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """The Batch object's `usage` (openai-batch-spec §2.1): Responses-API names, all five keys present."""
+
+    input_tokens: int
+    input_tokens_details: InputTokensDetails
+    output_tokens: int
+    output_tokens_details: OutputTokensDetails
+    total_tokens: int
+
+
+class UsageTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """Summed usage of a batch. `input_tokens` counts all prompt tokens, `cached_input_tokens` the cached part."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    requests_completed: int = 0
+    requests_failed: int = 0
+
+    def __add__(self, other: UsageTotals) -> UsageTotals:
+        """Combine the usage of two shards of one batch."""
+        return UsageTotals(**{name: getattr(self, name) + getattr(other, name) for name in self.__struct_fields__})
+
+    def to_openai_usage(self) -> BatchUsage:
+        return BatchUsage(
+            input_tokens=self.input_tokens,
+            input_tokens_details=InputTokensDetails(cached_tokens=self.cached_input_tokens),
+            output_tokens=self.output_tokens,
+            output_tokens_details=OutputTokensDetails(reasoning_tokens=self.reasoning_tokens),
+            total_tokens=self.input_tokens + self.output_tokens,
+        )
+
+
+# --- views of one result line: only what accounting reads -------------------------------------------------
+
+
+class _PromptDetails(msgspec.Struct):
+    cached_tokens: int | None = None
+
+
+class _CompletionDetails(msgspec.Struct):
+    reasoning_tokens: int | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    prompt_tokens_details: _PromptDetails | None = None
+    completion_tokens_details: _CompletionDetails | None = None
+    prompt_cache_hit_tokens: int | None = None  # DeepSeek
+    prompt_cache_miss_tokens: int | None = None  # DeepSeek
+
+
+class _Body(msgspec.Struct):
+    usage: _Usage | None = None
+
+
+class _Response(msgspec.Struct):
+    status_code: int = 0
+    body: _Body | None = None
+
+
+class _Line(msgspec.Struct):
+    response: _Response | None = None
+
+
+_LINE = msgspec.json.Decoder(_Line)
+
+
+def _input_tokens(usage: _Usage) -> int:
+    if usage.prompt_tokens is not None:
+        return usage.prompt_tokens
+    return (usage.prompt_cache_hit_tokens or 0) + (usage.prompt_cache_miss_tokens or 0)
+
+
+def _cached_tokens(usage: _Usage) -> int:
+    details = usage.prompt_tokens_details
+    if details is not None and details.cached_tokens is not None:
+        return details.cached_tokens
+    return usage.prompt_cache_hit_tokens or 0
+
+
+class UsageAccumulator:
+    """Adds result lines (raw bytes of one output or error line) into running totals.
+
+    A line counts as completed when its `response.status_code` is 2xx, otherwise as failed (HTTP errors,
+    never-run lines with `response: null`, and lines that are not valid result JSON at all). Usage is
+    added from any line that carries it, so an error line costs nothing unless it reports tokens.
+    """
+
+    __slots__ = ("_cached", "_completed", "_failed", "_input", "_output", "_reasoning")
+
+    def __init__(self) -> None:
+        self._input = self._cached = self._output = self._reasoning = 0
+        self._completed = self._failed = 0
+
+    def add(self, line: bytes) -> None:
+        try:
+            response = _LINE.decode(line).response
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            # A line we cannot read still answered a request; it is a failure with no billable usage.
+            self._failed += 1
+            return
+        if response is not None and 200 <= response.status_code < 300:
+            self._completed += 1
+        else:
+            self._failed += 1
+        usage = None if response is None or response.body is None else response.body.usage
+        if usage is not None:
+            self._add_usage(usage)
+
+    def add_many(self, lines: Iterable[bytes]) -> None:
+        for line in lines:
+            self.add(line)
+
+    def _add_usage(self, usage: _Usage) -> None:
+        self._input += _input_tokens(usage)
+        self._cached += _cached_tokens(usage)
+        self._output += usage.completion_tokens or 0
+        details = usage.completion_tokens_details
+        if details is not None and details.reasoning_tokens is not None:
+            self._reasoning += details.reasoning_tokens
+
+    def totals(self) -> UsageTotals:
+        return UsageTotals(
+            input_tokens=self._input,
+            cached_input_tokens=self._cached,
+            output_tokens=self._output,
+            reasoning_tokens=self._reasoning,
+            requests_completed=self._completed,
+            requests_failed=self._failed,
+        )
