@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import msgspec
+import openai
 import pytest
 import redis.asyncio as aioredis
 
+from gateway.settings import RedisSettings, Settings, Tenant, default_settings
+from tests.support.gateway_server import GatewayServer
 from tests.support.redis_server import RedisServer
 
 
@@ -37,3 +41,38 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+TENANT_KEYS = {"alpha": "sk-alpha-test-key", "beta": "sk-beta-test-key"}
+
+
+@pytest.fixture
+def settings(redis_url: str, data_dir: Path) -> Settings:
+    """Two tenants (alpha is an admin), the test Redis, storage under a fresh directory."""
+    tenants = [
+        Tenant(name="alpha", api_keys=[TENANT_KEYS["alpha"]], admin=True),
+        Tenant(name="beta", api_keys=[TENANT_KEYS["beta"]]),
+    ]
+    return msgspec.structs.replace(
+        default_settings(), data_dir=str(data_dir), redis=RedisSettings(url=redis_url), tenants=tenants
+    )
+
+
+@pytest.fixture
+def gateway(settings: Settings) -> Iterator[GatewayServer]:
+    server = GatewayServer(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(gateway: GatewayServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=gateway.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+def beta_client(gateway: GatewayServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=gateway.base_url, api_key=TENANT_KEYS["beta"], max_retries=0) as sdk:
+        yield sdk

@@ -1,0 +1,81 @@
+"""The `batchgate` command: serve, worker, validate (ARCHITECTURE.md §2.1)."""
+
+from __future__ import annotations
+
+import ipaddress
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+import msgspec
+
+from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from gateway.logs import configure_logging
+from gateway.settings import ConfigError, RedisSettings, ServerSettings, Settings, load_settings
+
+__all__ = ["main"]
+
+CONFIG_HELP = "TOML config file (default: $BATCHGATE_CONFIG, else built-in defaults)."
+
+
+@click.group()
+@click.version_option(package_name="batchgate")
+def main() -> None:
+    """batchgate: an OpenAI-compatible batch gateway."""
+
+
+def _load(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _with_redis(settings: Settings, stack: ExitStack) -> Settings:
+    """Start the embedded redis-server when no `redis.url` is configured; it stops when `stack` closes."""
+    if settings.redis.url:
+        return settings
+    embedded = EmbeddedRedis(Path(settings.data_dir))
+    try:
+        embedded.start()
+    except EmbeddedRedisError as exc:
+        raise click.ClickException(str(exc)) from None
+    stack.callback(embedded.stop)
+    click.echo(f"batchgate: embedded redis-server on 127.0.0.1:{embedded.port} (data in {embedded.data_dir})", err=True)
+    return msgspec.structs.replace(settings, redis=RedisSettings(url=embedded.url))
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--host", help="Address to bind (default: server.host, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to bind (default: server.port, 8000).")
+@click.option("--no-worker", is_flag=True, help="Serve the API only; run `batchgate worker` elsewhere.")
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(config: str | None, host: str | None, port: int | None, no_worker: bool, log_level: str) -> None:
+    """Run the HTTP API (and, unless --no-worker, a worker in the same process)."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    settings = _load(config)
+    server = ServerSettings(host=host or settings.server.host, port=settings.server.port if port is None else port)
+    settings = msgspec.structs.replace(settings, server=server)
+    if not settings.tenants and not _is_loopback(server.host):
+        raise click.UsageError(
+            f"refusing to listen on {server.host} without tenants: with no [[tenants]] configured any key is "
+            "accepted, which is only safe on a loopback address. Add tenants to the config or bind 127.0.0.1."
+        )
+    configure_logging(log_level)
+    with ExitStack() as stack:
+        settings = _with_redis(settings, stack)
+        app = create_app(settings, run_worker=not no_worker)
+        uvicorn.run(app, host=server.host, port=server.port, log_config=None, access_log=False, lifespan="on")

@@ -1,0 +1,32 @@
+"""Dependencies the route handlers declare: the process's services and the calling principal."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+
+from gateway.auth import Principal
+from gateway.errors import AuthenticationError
+from gateway.services import Services
+
+__all__ = ["PrincipalDep", "ServicesDep", "principal_dependency", "services_dependency"]
+
+ServicesDep = NamedDependency[Services]
+PrincipalDep = NamedDependency[Principal]
+
+
+def services_dependency(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def principal_dependency(request: Request[object, object, State], services: ServicesDep) -> Principal:
+    principal = services.authenticator.authenticate(request.headers.get("authorization"))
+    if principal is None:
+        raise AuthenticationError(
+            "Incorrect API key provided. You can find your API key in your batchgate tenant configuration."
+            if request.headers.get("authorization")
+            else "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
+        )
+    return principal

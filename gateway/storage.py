@@ -1,0 +1,89 @@
+"""File contents on a local directory (the default storage), streamed in and out.
+
+Implements `providers.base.BlobStore`. Writes go to a temporary file renamed into place, so a reader
+never sees half an object and a failed upload leaves nothing behind. An S3-compatible backend can
+implement the same interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["CHUNK_SIZE", "LocalStorage", "StorageError"]
+
+CHUNK_SIZE = 1024 * 1024
+_KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+class StorageError(Exception):
+    """The storage could not complete an operation (disk full, permissions, a missing object)."""
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        # Keys are ours (ids and fixed prefixes); refuse anything that could leave the root.
+        if not _KEY.match(key) or ".." in key.split("/"):
+            raise ValueError(f"invalid storage key {key!r}")
+        return self.root / key
+
+    async def open_read(self, key: str) -> AsyncIterator[bytes]:
+        path = self._path(key)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise StorageError(f"object {key!r} does not exist") from None
+        try:
+            while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        path = self._path(key)
+        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        handle = await asyncio.to_thread(temporary.open, "wb")
+        written = 0
+        try:
+            async for chunk in chunks:
+                await asyncio.to_thread(handle.write, chunk)
+                written += len(chunk)
+            await asyncio.to_thread(_flush_and_close, handle)
+            await asyncio.to_thread(os.replace, temporary, path)
+        except BaseException:
+            handle.close()
+            temporary.unlink(missing_ok=True)
+            raise
+        return written
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._path(key).unlink, missing_ok=True)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).exists)
+
+    async def check_writable(self) -> bool:
+        """For readiness: can we create and remove a file under the root right now?"""
+        probe = self.root / f".ready-{uuid.uuid4().hex}"
+        try:
+            await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+            await asyncio.to_thread(probe.write_bytes, b"")
+            await asyncio.to_thread(probe.unlink)
+        except OSError:
+            return False
+        return True
+
+
+def _flush_and_close(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
