@@ -59,6 +59,7 @@ async def start_shards(
             shard.input_file_id = file.id
             batch = await _create(api, job, shard, metadata(job, shard, len(shards)))
         shard.batch_id, shard.status = batch.id, batch.status
+        shard.input_file_id = batch.input_file_id or shard.input_file_id
         _log.info("upstream_batch", batch_id=job.batch_id, shard=shard.index, upstream_batch_id=batch.id)
 
 

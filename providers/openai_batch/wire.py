@@ -45,6 +45,7 @@ class ErrorsView(msgspec.Struct, kw_only=True):
 class BatchView(msgspec.Struct, kw_only=True):
     id: str
     status: str
+    input_file_id: str | None = None
     created_at: int = 0
     output_file_id: str | None = None
     error_file_id: str | None = None
