@@ -8,10 +8,12 @@ import time
 from collections.abc import AsyncIterator
 
 import msgspec
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from providers.base import BatchJob, Finished, PollOutcome
 from providers.native import NativeProvider
 from tests.support.blobs import DirBlobs
+from tests.support.realtime_upstream import RealtimeUpstream, Received
 
 
 def input_lines(n: int, endpoint: str = "/v1/chat/completions", model: str = "client-model") -> bytes:
@@ -59,7 +61,10 @@ async def poll_until_finished(provider: NativeProvider, job: BatchJob, state: by
     deadline = time.monotonic() + limit
     outcome: PollOutcome
     while time.monotonic() < deadline:
-        outcome, state = await provider.poll(job, state)
+        try:
+            outcome, state = await provider.poll(job, state)
+        except RedisConnectionError:  # a pooled connection from before a Redis restart
+            continue
         if isinstance(outcome, Finished):
             return outcome
         await asyncio.sleep(0.05)
@@ -79,3 +84,10 @@ async def running(provider: NativeProvider) -> AsyncIterator[asyncio.Event]:
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
+
+
+def requests_before_deadline(upstream: RealtimeUpstream, slack: float = 0.05) -> list[Received]:
+    """Requests that reached the simulator inside a Retry-After window it had announced more than `slack`
+    seconds before (requests already on the wire when a 429 was issued may land just after it)."""
+    issued = [r.at for r in upstream.requests if r.status == 429]
+    return [r for r in upstream.requests if r.early and all(r.at > t + slack for t in issued if t < r.at)]
