@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -16,9 +17,11 @@ from prometheus_client.registry import Collector
 
 from accounting.records import LedgerRecord
 
-__all__ = ["STATUS_GAUGE", "TOKEN_KINDS", "Metrics", "StatusGaugeCollector", "StatusSnapshot"]
+__all__ = ["STATUS_GAUGE", "TOKEN_KINDS", "Metrics", "StatusGaugeCollector", "StatusSnapshot", "UpstreamOutcome"]
 
 STATUS_GAUGE = "batchgate_batches_current"
+# Outcome of one upstream call: the label set of batchgate_upstream_requests_total and its latency histogram.
+UpstreamOutcome = Literal["ok", "http_4xx", "http_429", "http_5xx", "timeout", "connection_error"]
 TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
 _MONEY = ("tenant", "provider", "model")
 # A batch runs for minutes to a day: hour-scale buckets, up to the 24 h completion window and beyond.
@@ -131,6 +134,17 @@ class Metrics:
             buckets=_HTTP_BUCKETS,
             registry=registry,
         )
+
+    def observe_upstream(self, provider: str, outcome: UpstreamOutcome, seconds: float) -> None:
+        """Count one upstream call and its latency (`http_429` also counts as rate limited)."""
+        self.upstream_requests.labels(provider, outcome).inc()
+        self.upstream_duration.labels(provider, outcome).observe(seconds)
+        if outcome == "http_429":
+            self.executor_rate_limited.labels(provider).inc()
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One API request; `route` is the route template (`/v1/batches/{batch_id}`), never the raw path."""
+        self.http_duration.labels(method, route, str(status)).observe(seconds)
 
     def set_tenant_budget(self, tenant: str, budget_usd: Decimal | None, month_spend_usd: Decimal) -> None:
         """Publish a tenant's monthly budget (when it has one) and its settled spend this month."""
