@@ -44,13 +44,14 @@ class Summer:
 
     def __init__(self, group_by: Sequence[GroupBy]) -> None:
         self._group_by = tuple(dict.fromkeys(group_by))  # keep the caller's order, drop repeats
-        self._rows: dict[tuple[str, ...], SummaryRow] = {}
+        self._rows: dict[tuple[str, str, str], SummaryRow] = {}
 
     def _row(self, tenant: str, provider: str, model: str) -> SummaryRow:
-        names = {"tenant": tenant, "provider": provider, "model": model}
-        key = tuple(names[name] for name in self._group_by)
+        by = self._group_by
+        key = (tenant if "tenant" in by else "", provider if "provider" in by else "", model if "model" in by else "")
         row = self._rows.get(key)
         if row is None:
+            names = {"tenant": tenant, "provider": provider, "model": model}
             row = self._rows[key] = _empty({name: names[name] for name in self._group_by})
         return row
 
@@ -60,11 +61,18 @@ class Summer:
         setattr(row, field, _EXACT.add(current, amount) if isinstance(amount, Decimal) else current + amount)
 
     def add_record(self, record: LedgerRecord) -> None:
-        where = (record.tenant, record.provider, record.model)
-        self.add(*where, "batches", 1)
-        self.add(*where, "unpriced_batches", 0 if record.priced else 1)
-        for field in INT_FIELDS[2:] + MONEY_FIELDS:
-            self.add(*where, field, getattr(record, field))
+        row = self._row(record.tenant, record.provider, record.model)
+        row.batches += 1
+        row.unpriced_batches += 0 if record.priced else 1
+        row.requests_completed += record.requests_completed
+        row.requests_failed += record.requests_failed
+        row.input_tokens += record.input_tokens
+        row.cached_input_tokens += record.cached_input_tokens
+        row.output_tokens += record.output_tokens
+        row.reasoning_tokens += record.reasoning_tokens
+        row.list_cost_usd = _EXACT.add(row.list_cost_usd, record.list_cost_usd)
+        row.batch_cost_usd = _EXACT.add(row.batch_cost_usd, record.batch_cost_usd)
+        row.savings_usd = _EXACT.add(row.savings_usd, record.savings_usd)
 
     def add_records(self, records: Iterable[LedgerRecord]) -> None:
         for record in records:
