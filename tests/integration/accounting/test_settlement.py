@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from decimal import Decimal, localcontext
 
 import pytest
@@ -147,3 +148,17 @@ async def test_day_totals_equal_the_exact_sum_of_records(redis_client: aioredis.
     with localcontext() as wide:
         wide.prec = 100
         assert total.batch_cost_usd + total.savings_usd == total.list_cost_usd
+
+
+async def test_lua_totals_match_decimal_sums_for_random_amounts(redis_client: aioredis.Redis) -> None:
+    rng = random.Random(20260101)
+    ledger = Ledger(redis_client)
+    amounts = [Decimal(rng.randrange(10 ** rng.randrange(1, 25))).scaleb(-rng.randrange(0, 30)) for _ in range(60)]
+    for index, amount in enumerate(amounts):
+        await ledger.settle(make_record(f"batch_{index}", list_usd=str(amount), discount="0", settled_at=DAY + index))
+    with localcontext() as wide:
+        wide.prec = 100
+        expected = sum(amounts, Decimal(0))
+    [total] = await ledger.day_totals("2026-01-01", [])
+    assert total.list_cost_usd == total.batch_cost_usd == expected
+    assert await ledger.month_spend("research", "2026-01") == (expected, Decimal(0))

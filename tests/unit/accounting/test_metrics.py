@@ -108,3 +108,17 @@ def test_budget_gauges() -> None:
     samples = _samples(registry)
     assert samples["batchgate_tenant_budget_usd", _labels(tenant="research")] == 500
     assert samples["batchgate_tenant_month_spend_usd", _labels(tenant="research")] == pytest.approx(123.45)
+
+
+def test_upstream_and_http_helpers() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.observe_upstream("local", "ok", 0.2)
+    metrics.observe_upstream("local", "http_429", 0.01)
+    metrics.observe_http("GET", "/v1/batches/{batch_id}", 200, 0.003)
+    samples = _samples(registry)
+    assert samples["batchgate_upstream_requests_total", _labels(provider="local", outcome="http_429")] == 1
+    assert samples["batchgate_executor_rate_limited_total", _labels(provider="local")] == 1
+    assert samples["batchgate_upstream_request_duration_seconds_count", _labels(provider="local", outcome="ok")] == 1
+    route = _labels(method="GET", route="/v1/batches/{batch_id}", status="200")
+    assert samples["batchgate_http_request_duration_seconds_count", route] == 1
