@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from gateway.validation.block import measure_all, simple_lines
 from gateway.validation.diagnose import diagnose
 from gateway.validation.endpoints import ENDPOINTS
 from gateway.validation.errors import ErrorCode
@@ -53,6 +55,9 @@ class Validator:
             raise ValueError(f"unsupported endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
         self._spec = spec
         self._decoder = spec.line.decode
+        self._decode_lines = spec.line.decode_lines
+        self._measure = spec.measure
+        self._max_requests = limits.max_requests
         self._serves = serves_model
         self._limits = limits
         self._log = ErrorLog(limits.max_errors)
@@ -104,8 +109,65 @@ class Validator:
             self._precise(data)
             return
         self._request()
-        body = parsed.body
-        self._accept(parsed.custom_id, body.model, body, [])
+        self._accept_parsed(parsed)
+
+    def block(self, chunk: bytes, start: int, end: int) -> bool:
+        """The fast path for a run of lines: one C call decodes them all (see `block.simple_lines`)."""
+        lines = simple_lines(chunk, start, end)
+        if self._blank_run or lines < 0:
+            return False
+        try:
+            parsed = self._decode_lines(memoryview(chunk)[start:end])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return False  # some line is bad: the line-by-line path names it
+        if len(parsed) != lines:
+            return False
+        if not self._accept_block(parsed):
+            for one in parsed:
+                self._line_no += 1
+                self._request()
+                self._accept_parsed(one)
+        return True
+
+    def _accept_block(self, parsed: list[Any]) -> bool:
+        """Account a block of good lines at once when nothing in it needs a line number; else False."""
+        ids = [one.custom_id for one in parsed]
+        if (
+            self._requests + len(ids) > self._max_requests
+            or {one.body.model for one in parsed} != {self._model}
+            or len(set(ids)) != len(ids)
+            or not self._seen.isdisjoint(ids)
+        ):
+            return False
+        totals = measure_all(self._measure, [one.body for one in parsed])
+        if totals is None or self._inputs + totals[0] > self._limits.max_embedding_inputs:
+            return False
+        self._seen.update(ids)
+        self._line_no += len(ids)
+        self._requests += len(ids)
+        self._add_totals(totals)
+        return True
+
+    def _accept_parsed(self, parsed: Any) -> None:
+        body, custom_id = parsed.body, parsed.custom_id
+        if custom_id in self._seen or body.model != self._model or self._requests > self._max_requests:
+            self._accept(custom_id, body.model, body, [])
+            return
+        # The common case, inlined: a fresh id, the file's model, within limits.
+        self._seen.add(custom_id)
+        found, inputs, text, tokens, output = self._measure(body)
+        self._add_totals((0, text, tokens, output))
+        if found or inputs:
+            self._count_inputs(inputs, problems := list(found))
+            for code, message, param in problems:
+                self._log.add(code, message, param, self._line_no)
+
+    def _add_totals(self, totals: tuple[int, int, int, int]) -> None:
+        inputs, text, tokens, output = totals
+        self._inputs += inputs
+        self._text_bytes += text
+        self._tokens += tokens
+        self._max_output += output
 
     def too_long(self) -> None:
         self._line_no += 1
@@ -146,9 +208,7 @@ class Validator:
         if body is not None:
             found, inputs, text, tokens, output = self._spec.measure(body)
             problems.extend(found)
-            self._text_bytes += text
-            self._tokens += tokens
-            self._max_output += output
+            self._add_totals((0, text, tokens, output))
             if inputs:
                 self._count_inputs(inputs, problems)
         for code, message, param in problems:

@@ -20,6 +20,8 @@ __all__ = [
     "CustomId",
     "EmbeddingsBody",
     "EmbeddingsLine",
+    "LenientChatBody",
+    "LenientMessage",
     "Message",
     "Part",
 ]
@@ -42,8 +44,16 @@ class Part(msgspec.Struct):
 
 
 class Message(msgspec.Struct):
+    """The fast path's message: content present and not null, so no Python check runs per message."""
+
     role: str
-    # UNSET (absent) and None (null) are both allowed only for assistant messages: checked in Python.
+    content: str | list[Part]
+
+
+class LenientMessage(msgspec.Struct):
+    """The precise path's message: null or absent content, then allowed only for assistant (in Python)."""
+
+    role: str
     content: str | list[Part] | UnsetType | None = UNSET
 
 
@@ -59,11 +69,20 @@ class _Sampling(msgspec.Struct, kw_only=True):
     seed: int | None = None
 
 
-class ChatBody(_Sampling, kw_only=True):
-    messages: Annotated[list[Message], Meta(min_length=1)]
+class _ChatParams(_Sampling, kw_only=True):
     max_completion_tokens: PositiveInt | None = None
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
+
+
+class ChatBody(_ChatParams, kw_only=True):
+    messages: Annotated[list[Message], Meta(min_length=1)]
+
+
+class LenientChatBody(_ChatParams, kw_only=True):
+    """What a chat body may be; lines with a null or absent content take the precise path to it."""
+
+    messages: Annotated[list[LenientMessage], Meta(min_length=1)]
 
 
 class CompletionsBody(_Sampling, kw_only=True):

@@ -15,6 +15,9 @@ __all__ = ["LineSink", "LineSplitter"]
 
 
 class LineSink(Protocol):
+    def block(self, chunk: bytes, start: int, end: int) -> bool:
+        """Take the whole lines in chunk[start:end] at once if it can (valid UTF-8); False: line by line."""
+
     def line(self, data: bytes | memoryview, valid_utf8: bool) -> None: ...
 
     def too_long(self) -> None: ...
@@ -63,6 +66,8 @@ class LineSplitter:
         view = memoryview(chunk)
         checked = chunk.isascii() or _utf8_ok(view[start:end])
         sink, limit = self._sink, self._max_line
+        if checked and end - start <= limit and sink.block(chunk, start, end):
+            return
         while start < end:
             newline = chunk.index(b"\n", start, end)
             line = view[start:newline]
