@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
 from gateway.http.errors import exception_handlers
 from gateway.http.files import FilesController
@@ -18,23 +20,32 @@ from gateway.http.health import healthz, metrics, readyz
 from gateway.http.middleware import RequestContextMiddleware
 from gateway.services import open_services
 from gateway.settings import Settings
+from gateway.worker.process import run_worker as run_worker_loop
+from gateway.worker.providers import ProviderSet
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings, *, run_worker: bool = False) -> Litestar:
+def create_app(settings: Settings, *, run_worker: bool = False, providers: ProviderSet | None = None) -> Litestar:
+    """The API; with `run_worker`, a worker runs in the same process (`providers` lets tests inject their own)."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = open_services(settings)
         app.state.services = services
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker_loop(services, stop, providers=providers)) if run_worker else None
         try:
             yield
         finally:
             services.draining = True
+            stop.set()
+            if worker is not None:
+                await worker
             await services.aclose()
 
     app = Litestar(
-        route_handlers=[FilesController, healthz, readyz, metrics],
+        route_handlers=[FilesController, BatchesController, healthz, readyz, metrics],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(services_dependency, sync_to_thread=False),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import signal
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -79,3 +81,30 @@ def serve(config: str | None, host: str | None, port: int | None, no_worker: boo
         settings = _with_redis(settings, stack)
         app = create_app(settings, run_worker=not no_worker)
         uvicorn.run(app, host=server.host, port=server.port, log_config=None, access_log=False, lifespan="on")
+
+
+@main.command()
+@click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
+def worker(config: str | None, log_level: str) -> None:
+    """Run worker loops only (scale-out): any number may run against the same Redis and storage."""
+    settings = _load(config)
+    if not settings.redis.url:
+        raise click.UsageError("`batchgate worker` needs a shared Redis: set redis.url in the config or REDIS_URL.")
+    configure_logging(log_level)
+    asyncio.run(_run_worker(settings))
+
+
+async def _run_worker(settings: Settings) -> None:
+    from gateway.services import open_services
+    from gateway.worker.process import run_worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    services = open_services(settings)
+    try:
+        await run_worker(services, stop)
+    finally:
+        await services.aclose()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from accounting.ledger import Ledger
+from accounting.metrics import Metrics
 from gateway.auth import Authenticator
+from gateway.batches import BatchStore, Schedule
 from gateway.files.store import FileStore
 from gateway.settings import Settings
 from gateway.storage import LocalStorage
@@ -21,8 +24,12 @@ class Services:
     redis: aioredis.Redis
     storage: LocalStorage
     files: FileStore
+    batches: BatchStore
+    schedule: Schedule
     authenticator: Authenticator
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    ledger: Ledger
+    registry: CollectorRegistry
+    metrics: Metrics
     draining: bool = False
 
     async def aclose(self) -> None:
@@ -34,10 +41,16 @@ def open_services(settings: Settings) -> Services:
     if not settings.redis.url:
         raise ValueError("settings.redis.url is empty: start the embedded Redis first (gateway.embedded_redis)")
     redis = aioredis.Redis.from_url(settings.redis.url, health_check_interval=30)
+    registry = CollectorRegistry()
     return Services(
         settings=settings,
         redis=redis,
         storage=LocalStorage(settings.storage_dir),
         files=FileStore(redis),
+        batches=BatchStore(redis),
+        schedule=Schedule(redis),
         authenticator=Authenticator(settings.tenants),
+        ledger=Ledger(redis),
+        registry=registry,
+        metrics=Metrics(registry),
     )

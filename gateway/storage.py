@@ -13,9 +13,9 @@ import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
-__all__ = ["CHUNK_SIZE", "LocalStorage", "StorageError"]
+__all__ = ["CHUNK_SIZE", "LocalStorage", "StorageError", "iter_file"]
 
 CHUNK_SIZE = 1024 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
@@ -87,3 +87,9 @@ def _flush_and_close(handle: BinaryIO) -> None:
     handle.flush()
     os.fsync(handle.fileno())
     handle.close()
+
+
+async def iter_file(handle: IO[bytes]) -> AsyncIterator[bytes]:
+    """Chunks of an open local (spool) file from its current position, for `write`."""
+    while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
+        yield chunk

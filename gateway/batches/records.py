@@ -55,6 +55,13 @@ class BatchRecord(msgspec.Struct, frozen=True, kw_only=True):
     cancel_requested: bool = False
     attempts: int = 0  # failed provider calls in a row, for backoff
     last_error: str | None = None  # the last retryable provider error, for operators
+    polls: int = 0  # provider polls so far: polling starts fast and slows down to the provider's interval
+    cancel_forwarded: bool = False  # the provider was told to stop (user cancel or expiry)
+    expire_requested: bool = False  # the completion window ended while the provider was running
+    # Result file ids chosen once, before assembly, so an assembly repeated after a crash reuses them.
+    planned_output_file_id: str | None = None
+    planned_error_file_id: str | None = None
+    estimated_max_cost_usd: str | None = None  # budget estimate (decimal string) reserved while the batch runs
 
 
 # Identity and status are never written through `updates`: status moves only through a transition.

@@ -1,0 +1,128 @@
+"""`/v1/batches`: create, retrieve, list, cancel — wire-exact with OpenAI (spec §1.7–1.10)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from gateway.auth import Principal
+from gateway.batches import (
+    TERMINAL,
+    BatchList,
+    BatchObject,
+    BatchRecord,
+    BatchStatus,
+    IllegalTransitionError,
+    to_list,
+    to_wire,
+)
+from gateway.errors import InvalidRequest, NotFound
+from gateway.http.batch_requests import CreateBatchRequest, decode_create_request
+from gateway.http.deps import PrincipalDep, ServicesDep
+from gateway.ids import new_batch_id
+from gateway.services import Services
+
+__all__ = ["BatchesController"]
+
+_MAX_CREATE_BODY = 64 * 1024
+
+
+def _not_found(batch_id: str) -> NotFound:
+    return NotFound(f"No batch found with id '{batch_id}'.", param="batch_id")
+
+
+async def _owned_batch(services: Services, principal: Principal, batch_id: str) -> BatchRecord:
+    record = await services.batches.get(batch_id, tenant=principal.tenant)
+    if record is None:
+        raise _not_found(batch_id)
+    return record
+
+
+class BatchesController(Controller):
+    path = "/v1/batches"
+
+    @post("/", status_code=200, request_max_body_size=_MAX_CREATE_BODY)
+    async def create(
+        self, request: Request[object, object, State], services: ServicesDep, principal: PrincipalDep
+    ) -> BatchObject:
+        params = decode_create_request(await request.body())
+        record = await _new_record(services, principal, params)
+        await services.batches.create(record)
+        # If this process dies right here, the worker's resync sweep schedules the batch.
+        await services.schedule.add(record.id, int(time.time() * 1000))
+        return to_wire(record)
+
+    @get("/")
+    async def list_batches(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        after: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> BatchList:
+        records, has_more = await services.batches.list(principal.tenant, after=after, limit=limit)
+        return to_list(records, has_more)
+
+    @get("/{batch_id:str}")
+    async def retrieve(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> BatchObject:
+        return to_wire(await _owned_batch(services, principal, batch_id))
+
+    @post("/{batch_id:str}/cancel", status_code=200)
+    async def cancel(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> BatchObject:
+        # The SDK sends an empty body with a JSON content type; this handler never reads the body.
+        record = await _owned_batch(services, principal, batch_id)
+        return to_wire(await _cancel(services, record))
+
+
+async def _new_record(services: Services, principal: Principal, params: CreateBatchRequest) -> BatchRecord:
+    input_file = await services.files.get(params.input_file_id, tenant=principal.tenant)
+    if input_file is None:
+        raise NotFound(f"No such File object: {params.input_file_id}", param="input_file_id")
+    if input_file.purpose != "batch":
+        message = f"File {params.input_file_id} was uploaded with purpose {input_file.purpose!r}, not 'batch'."
+        raise InvalidRequest(message, param="input_file_id", code="invalid_value")
+    now = int(time.time())
+    return BatchRecord(
+        id=new_batch_id(),
+        tenant=principal.tenant,
+        endpoint=params.endpoint,
+        input_file_id=params.input_file_id,
+        created_at=now,
+        completion_window=params.completion_window,
+        expires_at=now + services.settings.batches.window_seconds,
+        metadata=params.metadata,
+        input_bytes=input_file.bytes,
+        output_expires_after_seconds=params.output_expires_after.seconds if params.output_expires_after else None,
+    )
+
+
+async def _cancel(services: Services, record: BatchRecord) -> BatchRecord:
+    """validating → cancelled at once (nothing ran yet); running → cancelling; terminal → 400."""
+    now = int(time.time())
+    for _ in range(3):  # the status may move under us; each attempt re-reads it
+        if record.status in TERMINAL:
+            raise InvalidRequest(
+                f"Cannot cancel batch {record.id}: it is already {record.status.value}.", code="batch_not_cancellable"
+            )
+        if record.status is BatchStatus.CANCELLING:
+            return record
+        target = BatchStatus.CANCELLED if record.status is BatchStatus.VALIDATING else BatchStatus.CANCELLING
+        try:
+            updated = await services.batches.transition(
+                record.id, target, cause="cancel requested", now=now, updates={"cancel_requested": True}
+            )
+        except IllegalTransitionError:
+            updated = None
+        if updated is not None:
+            # A worker forwards the cancel upstream, or (for a batch cancelled while validating) settles it.
+            await services.schedule.add(record.id, now * 1000)
+            return updated
+        fresh = await services.batches.get(record.id, tenant=record.tenant)
+        if fresh is None:
+            raise _not_found(record.id)
+        record = fresh
+    return record

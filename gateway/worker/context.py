@@ -1,0 +1,64 @@
+"""What every worker step needs, in one object, plus small shared helpers."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from accounting.ledger import Ledger
+from accounting.metrics import Metrics
+from gateway.batches import BatchRecord, Claim
+from gateway.files.records import FileRecord
+from gateway.services import Services
+from gateway.worker.providers import ProviderSet
+from providers.base import BatchJob
+
+__all__ = ["WorkerContext", "backoff_seconds", "job_for", "now_ms"]
+
+log = structlog.get_logger("batchgate.worker")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def backoff_seconds(step: int, *, first: float, cap: float) -> float:
+    """Exponential backoff from `first` up to `cap`, with ±20 % jitter so workers do not move in lockstep."""
+    delay: float = min(cap, first * 2.0 ** min(step, 30))
+    return delay * random.uniform(0.8, 1.2)
+
+
+@dataclass
+class WorkerContext:
+    services: Services
+    providers: ProviderSet
+    ledger: Ledger
+    metrics: Metrics
+    lease_ms: int
+
+    @property
+    def spool_dir(self) -> Path:
+        return Path(self.services.settings.data_dir) / "spool"
+
+    async def reschedule(self, claim: Claim, delay_seconds: float) -> None:
+        await self.services.schedule.reschedule(claim, now_ms() + int(delay_seconds * 1000))
+
+
+def job_for(record: BatchRecord, input_file: FileRecord | None) -> BatchJob:
+    """The provider's view of a routed batch. The input key is derived, so a deleted file record is fine."""
+    return BatchJob(
+        batch_id=record.id,
+        tenant=record.tenant,
+        endpoint=record.endpoint,
+        model=record.model or "",
+        upstream_model=record.upstream_model or record.model or "",
+        input_key=input_file.storage_key if input_file else f"files/{record.input_file_id}",
+        input_bytes=record.input_bytes,
+        total_requests=record.request_counts.total,
+        expires_at=record.expires_at or 0,
+        metadata=dict(record.metadata or {}),
+    )

@@ -1,0 +1,119 @@
+"""From a provider's `Finished` to a terminal batch: result files, counts, usage, then settlement."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError, RequestCounts
+from gateway.files.records import FileRecord
+from gateway.ids import new_file_id
+from gateway.worker.context import WorkerContext, log
+from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
+from gateway.worker.results import AssembledFile, Assembly, assemble
+from gateway.worker.validate import fail_batch
+from providers.base import BatchJob, Finished, Provider
+
+__all__ = ["finish_batch", "terminal_for"]
+
+DEFAULT_OUTPUT_EXPIRY_SECONDS = 30 * 24 * 3600
+
+
+def terminal_for(record: BatchRecord, outcome: Finished | None) -> tuple[BatchStatus, str]:
+    """The gateway's terminal status and the error code for requests that never ran."""
+    if record.status is BatchStatus.CANCELLING:
+        return BatchStatus.CANCELLED, "batch_cancelled"
+    if outcome is not None and outcome.outcome == "completed":
+        return BatchStatus.COMPLETED, "result_missing"
+    if outcome is not None and outcome.outcome == "cancelled" and not record.expire_requested:
+        return BatchStatus.CANCELLED, "batch_cancelled"
+    return BatchStatus.EXPIRED, "batch_expired"
+
+
+async def _no_lines() -> AsyncIterator[bytes]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+async def finish_batch(
+    ctx: WorkerContext, record: BatchRecord, job: BatchJob, provider: Provider | None, outcome: Finished | None
+) -> None:
+    """`outcome` None means the provider cannot be reached any more: every request is reported as not run."""
+    if outcome is not None and outcome.outcome == "failed" and record.status is not BatchStatus.CANCELLING:
+        await fail_batch(ctx, record, list(outcome.errors), "the provider failed the batch")
+        return
+    terminal, never_ran = terminal_for(record, outcome)
+    record = await _enter_finalizing(ctx, record)
+    record = await _plan_file_ids(ctx, record)
+    lines = provider.fetch_results(job, record.provider_state) if provider and outcome else _no_lines()
+    assembly = await assemble(
+        storage=ctx.services.storage,
+        spool_dir=ctx.spool_dir,
+        lines=lines,
+        custom_ids=read_custom_ids(ctx.services.storage, custom_ids_key(record.id)),
+        output_key=f"files/{record.planned_output_file_id}",
+        error_key=f"files/{record.planned_error_file_id}",
+        never_ran_code=never_ran,
+    )
+    await _publish(ctx, record, terminal, assembly)
+
+
+async def _enter_finalizing(ctx: WorkerContext, record: BatchRecord) -> BatchRecord:
+    if record.status is not BatchStatus.IN_PROGRESS:
+        return record
+    try:
+        moved = await ctx.services.batches.transition(
+            record.id, BatchStatus.FINALIZING, cause="provider finished", now=int(time.time())
+        )
+    except IllegalTransitionError:
+        return record
+    return moved or record
+
+
+async def _plan_file_ids(ctx: WorkerContext, record: BatchRecord) -> BatchRecord:
+    if record.planned_output_file_id and record.planned_error_file_id:
+        return record
+    updates = {"planned_output_file_id": new_file_id(), "planned_error_file_id": new_file_id()}
+    updated = await ctx.services.batches.update(record.id, updates)
+    return updated or msgspec.structs.replace(record, **updates)
+
+
+async def _publish(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus, assembly: Assembly) -> None:
+    now = int(time.time())
+    output_id = await _file_record(ctx, record, record.planned_output_file_id, assembly.output, now)
+    error_id = await _file_record(ctx, record, record.planned_error_file_id, assembly.errors, now)
+    updates = {
+        "output_file_id": output_id,
+        "error_file_id": error_id,
+        "request_counts": RequestCounts(total=assembly.total, completed=assembly.completed, failed=assembly.failed),
+        "usage": assembly.usage.to_openai_usage(),
+    }
+    try:
+        await ctx.services.batches.transition(record.id, terminal, cause="results assembled", now=now, updates=updates)
+    except IllegalTransitionError as exc:
+        # Cancelled while we assembled: the next step repeats assembly as `cancelled`, reusing these file ids.
+        log.info("batch_moved_on", batch_id=record.id, status=exc.current.value, wanted=terminal.value)
+
+
+async def _file_record(
+    ctx: WorkerContext, record: BatchRecord, file_id: str | None, stored: AssembledFile | None, now: int
+) -> str | None:
+    if stored is None or file_id is None:
+        return None
+    expiry = record.output_expires_after_seconds or DEFAULT_OUTPUT_EXPIRY_SECONDS
+    kind = "output" if file_id == record.planned_output_file_id else "error"
+    await ctx.services.files.create(
+        FileRecord(
+            id=file_id,
+            tenant=record.tenant,
+            bytes=stored.bytes,
+            created_at=now,
+            filename=f"{record.id}_{kind}.jsonl",
+            purpose="batch_output",
+            storage_key=stored.storage_key,
+            expires_at=now + expiry,
+        )
+    )
+    return file_id

@@ -1,0 +1,38 @@
+"""Running a worker inside a process: build its providers and context, run until `stop`, clean up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+
+from gateway.services import Services
+from gateway.worker.context import WorkerContext
+from gateway.worker.loop import Worker
+from gateway.worker.providers import ProviderSet, build_providers
+
+__all__ = ["new_worker_id", "run_worker"]
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+async def run_worker(services: Services, stop: asyncio.Event, *, providers: ProviderSet | None = None) -> None:
+    """Run the worker loop until `stop` is set; providers are built from settings unless given."""
+    settings = services.settings
+    owned = providers is None
+    provider_set = providers or build_providers(settings, services.redis, services.storage, worker_id=new_worker_id())
+    ctx = WorkerContext(
+        services=services,
+        providers=provider_set,
+        ledger=services.ledger,
+        metrics=services.metrics,
+        lease_ms=int(settings.batches.lease_seconds * 1000),
+    )
+    try:
+        await Worker(ctx).run(stop)
+    finally:
+        if owned:
+            await provider_set.aclose()

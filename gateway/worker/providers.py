@@ -1,0 +1,71 @@
+"""The configured providers of one worker process, built from settings by kind (a factory table).
+
+API keys are read from the environment variables the config names, here at the entry point, and
+handed only to the provider that sends them upstream.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+
+import redis.asyncio as aioredis
+
+from gateway.settings import Settings
+from providers import native, openai_batch
+from providers.base import BlobStore, Provider
+from providers.config import ProviderSettings
+
+__all__ = ["ProviderSet", "build_providers"]
+
+_Factory = Callable[[str, ProviderSettings, aioredis.Redis, BlobStore, str | None, str], Provider]
+
+
+def _openai_batch(
+    name: str, settings: ProviderSettings, _redis: aioredis.Redis, blobs: BlobStore, key: str | None, _worker: str
+) -> Provider:
+    return openai_batch.build(name, settings, blobs, key)
+
+
+def _native(
+    name: str, settings: ProviderSettings, redis: aioredis.Redis, blobs: BlobStore, key: str | None, worker: str
+) -> Provider:
+    return native.build(name, settings, redis, blobs, key, worker)
+
+
+_FACTORIES: Mapping[str, _Factory] = {"openai_batch": _openai_batch, "native": _native}
+
+
+class ProviderSet:
+    """Providers by config name; tests may construct one directly with their own providers."""
+
+    def __init__(self, providers: Mapping[str, Provider]) -> None:
+        self._providers = dict(providers)
+
+    def get(self, name: str) -> Provider | None:
+        return self._providers.get(name)
+
+    def all(self) -> list[Provider]:
+        return list(self._providers.values())
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+
+
+def build_providers(
+    settings: Settings,
+    redis: aioredis.Redis,
+    blobs: BlobStore,
+    *,
+    worker_id: str,
+    environ: Mapping[str, str] | None = None,
+) -> ProviderSet:
+    env = os.environ if environ is None else environ
+    providers = {
+        name: _FACTORIES[config.kind](
+            name, config, redis, blobs, env.get(config.api_key_env) if config.api_key_env else None, worker_id
+        )
+        for name, config in settings.providers.items()
+    }
+    return ProviderSet(providers)

@@ -1,0 +1,151 @@
+"""Result file assembly shared by every provider: output file (successes) and error file (everything else).
+
+Lines from the provider are classified once by `custom_id` (a repeated id is dropped, so every input
+line appears exactly once), spooled to temporary files and streamed to storage; then every input
+`custom_id` with no result gets a never-run line (`batch_expired`, `batch_cancelled`, ...). Usage is
+summed from the same lines. Memory holds the set of ids seen, never a file.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO
+
+import msgspec
+
+from accounting.usage import UsageAccumulator, UsageTotals
+from gateway.ids import new_line_id
+from gateway.storage import iter_file
+from providers.base import BlobStore
+
+__all__ = ["NEVER_RAN_MESSAGES", "AssembledFile", "Assembly", "assemble"]
+
+NEVER_RAN_MESSAGES = {
+    "batch_expired": "This request could not be executed before the completion window expired.",
+    "batch_cancelled": "This request was not executed because the batch was cancelled.",
+    "batch_failed": "This request was not executed because the batch failed.",
+    "result_missing": "The provider reported the batch finished but returned no result for this request.",
+}
+
+
+class _Response(msgspec.Struct):
+    status_code: int = 0
+
+
+class _LineView(msgspec.Struct):
+    custom_id: str | None = None
+    response: _Response | None = None
+    error: msgspec.Raw | None = None
+
+
+class _NeverRanError(msgspec.Struct):
+    code: str
+    message: str
+
+
+class _NeverRanLine(msgspec.Struct, omit_defaults=False):
+    id: str
+    custom_id: str
+    response: None
+    error: _NeverRanError
+
+
+class AssembledFile(msgspec.Struct, frozen=True):
+    storage_key: str
+    bytes: int
+    lines: int
+
+
+class Assembly(msgspec.Struct, frozen=True):
+    output: AssembledFile | None
+    errors: AssembledFile | None
+    usage: UsageTotals
+    total: int
+    completed: int
+    failed: int
+
+
+_view = msgspec.json.Decoder(_LineView).decode
+_encode = msgspec.json.Encoder().encode
+
+
+class _Spool:
+    """A temporary file collecting lines, then streamed into storage (only when non-empty)."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.handle: IO[bytes] = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed in `store`
+        self.lines = 0
+
+    def add(self, line: bytes) -> None:
+        self.handle.write(line)
+        self.handle.write(b"\n")
+        self.lines += 1
+
+    async def store(self, storage: BlobStore, key: str) -> AssembledFile | None:
+        try:
+            if not self.lines:
+                return None
+            self.handle.seek(0)
+            size = await storage.write(key, iter_file(self.handle))
+            return AssembledFile(storage_key=key, bytes=size, lines=self.lines)
+        finally:
+            self.handle.close()
+
+
+def _is_success(view: _LineView) -> bool:
+    return view.error is None and view.response is not None and 200 <= view.response.status_code < 300
+
+
+async def assemble(
+    *,
+    storage: BlobStore,
+    spool_dir: Path,
+    lines: AsyncIterator[bytes],
+    custom_ids: AsyncIterator[str],
+    output_key: str,
+    error_key: str,
+    never_ran_code: str,
+) -> Assembly:
+    """Write the two result files from the provider's `lines`; `custom_ids` lists every input request."""
+    output, errors = _Spool(spool_dir), _Spool(spool_dir)
+    usage = UsageAccumulator()
+    seen: set[str] = set()
+    try:
+        async for line in lines:
+            try:
+                view = _view(line)
+            except msgspec.DecodeError:
+                continue  # not a result line; its custom_id (if any) gets a never-run line below
+            if view.custom_id is None or view.custom_id in seen:
+                continue
+            seen.add(view.custom_id)
+            (output if _is_success(view) else errors).add(line)
+            usage.add(line)
+        async for custom_id in custom_ids:
+            if custom_id not in seen:
+                seen.add(custom_id)
+                errors.add(_never_ran_line(custom_id, never_ran_code))
+    except BaseException:
+        output.handle.close()
+        errors.handle.close()
+        raise
+    stored_output = await output.store(storage, output_key)
+    stored_errors = await errors.store(storage, error_key)
+    completed = stored_output.lines if stored_output else 0
+    failed = stored_errors.lines if stored_errors else 0
+    return Assembly(
+        output=stored_output,
+        errors=stored_errors,
+        usage=usage.totals(),
+        total=completed + failed,
+        completed=completed,
+        failed=failed,
+    )
+
+
+def _never_ran_line(custom_id: str, code: str) -> bytes:
+    error = _NeverRanError(code=code, message=NEVER_RAN_MESSAGES[code])
+    return _encode(_NeverRanLine(id=new_line_id(), custom_id=custom_id, response=None, error=error))

@@ -1,0 +1,43 @@
+"""One step of one claimed batch, chosen by its status. Every step is safe to repeat after a crash."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from gateway.batches import TERMINAL, BatchStatus, Claim, IllegalTransitionError
+from gateway.worker.close import close_batch
+from gateway.worker.context import WorkerContext, log
+from gateway.worker.follow import follow_batch
+from gateway.worker.validate import validate_batch
+
+__all__ = ["advance", "advance_safely"]
+
+
+async def advance(ctx: WorkerContext, claim: Claim) -> None:
+    record = await ctx.services.batches.get(claim.batch_id, tenant=None)
+    if record is None:
+        await ctx.services.schedule.remove(claim)
+        return
+    if record.status in TERMINAL:
+        await close_batch(ctx, record, claim)
+        return
+    if record.status is BatchStatus.VALIDATING:
+        if record.expires_at is not None and time.time() >= record.expires_at:
+            with contextlib.suppress(IllegalTransitionError):
+                await ctx.services.batches.transition(
+                    record.id, BatchStatus.EXPIRED, cause="window ended before validation", now=int(time.time())
+                )
+            await ctx.reschedule(claim, 0)
+            return
+        await validate_batch(ctx, record, claim)
+        return
+    await follow_batch(ctx, record, claim)
+
+
+async def advance_safely(ctx: WorkerContext, claim: Claim) -> None:
+    """Run a step; an unexpected error is logged and the batch retried after its lease, never lost."""
+    try:
+        await advance(ctx, claim)
+    except Exception:
+        log.exception("worker_step_failed", batch_id=claim.batch_id)

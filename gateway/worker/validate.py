@@ -1,0 +1,139 @@
+"""The `validating` step: stream the input once, check every line, route by model, admit against the budget.
+
+Content problems fail the batch with `errors.data[]` (never a create-time 400). A valid batch moves to
+`in_progress` with its model, provider and request total; the next step submits it to the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+from accounting.budget import check_budget, estimate_max_cost
+from accounting.prices import ModelPrice
+from accounting.records import month_of
+from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
+from gateway.settings import ModelRoute, Settings
+from gateway.storage import StorageError
+from gateway.validation import ValidationReport, Validator
+from gateway.worker.context import WorkerContext, log
+from gateway.worker.custom_ids import CustomIdRecorder, custom_ids_key
+from providers.base import BatchError
+
+__all__ = ["price_of", "validate_batch"]
+
+
+def price_of(route: ModelRoute | None) -> ModelPrice | None:
+    """The route's list price, or None (unpriced) when the config gives no input or output price."""
+    if route is None or route.input_usd_per_mtok is None or route.output_usd_per_mtok is None:
+        return None
+    return ModelPrice(
+        input_usd_per_mtok=route.input_usd_per_mtok,
+        output_usd_per_mtok=route.output_usd_per_mtok,
+        cached_input_usd_per_mtok=route.cached_input_usd_per_mtok,
+    )
+
+
+def _serves(settings: Settings, endpoint: str) -> Callable[[str], bool]:
+    def serves_model(model: str) -> bool:
+        route = settings.route_for(model)
+        return route is not None and endpoint in settings.providers[route.provider].endpoints
+
+    return serves_model
+
+
+async def fail_batch(ctx: WorkerContext, record: BatchRecord, errors: list[BatchError], cause: str) -> None:
+    try:
+        await ctx.services.batches.transition(
+            record.id, BatchStatus.FAILED, cause=cause, now=int(time.time()), updates={"errors": tuple(errors)}
+        )
+    except IllegalTransitionError as exc:
+        log.info("batch_moved_on", batch_id=record.id, status=exc.current.value, wanted="failed")
+
+
+async def _read_and_validate(ctx: WorkerContext, record: BatchRecord, storage_key: str) -> ValidationReport:
+    services = ctx.services
+    validator = Validator(record.endpoint, serves_model=_serves(services.settings, record.endpoint))
+    recorder = CustomIdRecorder(ctx.spool_dir)
+    try:
+        async for chunk in services.storage.open_read(storage_key):
+            validator.feed(chunk)
+            recorder.feed(chunk)
+            await asyncio.sleep(0)  # validation is CPU work: let the API served by this loop breathe
+        report = validator.finish()
+        if report.valid:
+            await recorder.store(services.storage, custom_ids_key(record.id))
+    finally:
+        recorder.discard()
+    return report
+
+
+async def validate_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) -> None:
+    services = ctx.services
+    input_file = await services.files.get(record.input_file_id, tenant=record.tenant)
+    missing = BatchError(code="input_file_missing", message=f"The input file {record.input_file_id} no longer exists.")
+    if input_file is None:
+        await fail_batch(ctx, record, [missing], "input file missing")
+        return
+    try:
+        report = await _read_and_validate(ctx, record, input_file.storage_key)
+    except StorageError:
+        await fail_batch(ctx, record, [missing], "input file missing")
+        return
+    if not report.valid:
+        errors = [BatchError(code=e.code, message=e.message, param=e.param, line=e.line) for e in report.errors]
+        await fail_batch(ctx, record, errors, f"validation found {report.error_count} problems")
+        return
+    await _admit(ctx, record, report)
+    await ctx.reschedule(claim, 0)
+
+
+async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationReport) -> None:
+    settings = ctx.services.settings
+    route = settings.route_for(report.model or "")
+    assert route is not None
+    provider = settings.providers[route.provider]
+    estimate = estimate_max_cost(
+        report.estimated_input_tokens, report.max_output_tokens, price_of(route), provider.batch_discount
+    )
+    if not await _within_budget(ctx, record, estimate):
+        return
+    updates = {
+        "model": report.model,
+        "provider": route.provider,
+        "upstream_model": route.upstream_name,
+        "request_counts": RequestCounts(total=report.requests),
+        "estimated_max_cost_usd": str(estimate),
+    }
+    try:
+        await ctx.services.batches.transition(
+            record.id,
+            BatchStatus.IN_PROGRESS,
+            cause=f"validated; routed to {route.provider}",
+            now=int(time.time()),
+            updates=updates,
+        )
+    except IllegalTransitionError:
+        await ctx.ledger.release(record.id)  # cancelled while we validated; the terminal step settles it
+
+
+async def _within_budget(ctx: WorkerContext, record: BatchRecord, estimate: Decimal) -> bool:
+    tenant = next((t for t in ctx.services.settings.tenants if t.name == record.tenant), None)
+    decision = await check_budget(
+        ctx.ledger,
+        tenant=record.tenant,
+        batch_id=record.id,
+        estimate_usd=estimate,
+        budget_usd=tenant.monthly_budget_usd if tenant else None,
+        month=month_of(int(time.time())),
+    )
+    if decision.allowed:
+        return True
+    message = (
+        f"The batch's estimated maximum cost ({estimate} USD) would exceed the tenant's monthly budget "
+        f"({decision.budget_usd} USD; settled {decision.settled_usd}, reserved {decision.reserved_usd})."
+    )
+    await fail_batch(ctx, record, [BatchError(code="budget_exceeded", message=message)], "budget exceeded")
+    return False
