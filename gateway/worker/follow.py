@@ -7,6 +7,7 @@ unreachable past the completion window plus a grace period, the batch expires wi
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
@@ -74,12 +75,10 @@ async def _advance(
 
 async def _mirror_running(ctx: WorkerContext, record: BatchRecord, outcome: Running) -> None:
     if outcome.status == "finalizing" and record.status is BatchStatus.IN_PROGRESS:
-        try:
+        with contextlib.suppress(IllegalTransitionError):  # cancelled meanwhile: the next step handles it
             await ctx.services.batches.transition(
                 record.id, BatchStatus.FINALIZING, cause="provider finalizing", now=int(time.time())
             )
-        except IllegalTransitionError:
-            pass  # cancelled meanwhile: the next step handles it
 
 
 async def _on_provider_error(
