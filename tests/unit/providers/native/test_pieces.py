@@ -1,0 +1,78 @@
+"""Pure pieces of the native executor: URL joining, error envelopes, Retry-After, token estimates, AIMD."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import msgspec
+import pytest
+
+from providers.native.chunks import estimate_tokens
+from providers.native.limits import AdaptiveLimit
+from providers.native.lines import error_envelope, failure_line, response_line
+from providers.native.transport import Delivered, _retry_after, join_url
+
+
+@pytest.mark.parametrize(
+    ("base", "endpoint", "url"),
+    [
+        ("http://h:1/v1", "/v1/chat/completions", "http://h:1/v1/chat/completions"),
+        ("http://h:1/v1/", "/v1/embeddings", "http://h:1/v1/embeddings"),
+        ("https://api.x.com/v1/openai", "/v1/completions", "https://api.x.com/v1/openai/v1/completions"),
+    ],
+)
+def test_join_url(base: str, endpoint: str, url: str) -> None:
+    assert join_url(base, endpoint) == url
+
+
+def test_error_envelope_keeps_openai_envelopes_and_wraps_the_rest() -> None:
+    envelope = b'{"error": {"message": "bad", "type": "invalid_request_error", "param": null, "code": null}}'
+    assert error_envelope(400, envelope) == envelope
+    wrapped = msgspec.json.decode(error_envelope(502, b"upstream exploded"))
+    assert wrapped == {"error": {"message": "upstream exploded", "type": "upstream_error", "param": None,
+                                 "code": "http_502"}}  # fmt: skip
+    assert msgspec.json.decode(error_envelope(500, b""))["error"]["message"] == "upstream returned HTTP 500"
+
+
+def test_line_shapes() -> None:
+    ok = msgspec.json.decode(response_line("a", 200, "req_1", b'{"x": 1}'))
+    assert ok["id"].startswith("batch_req_")
+    response = {"status_code": 200, "request_id": "req_1", "body": {"x": 1}}
+    assert ok | {"id": None} == {"id": None, "custom_id": "a", "response": response, "error": None}
+    failed = msgspec.json.decode(failure_line("b", "request_failed", "no"))
+    assert (failed["response"], failed["error"]) == (None, {"code": "request_failed", "message": "no"})
+
+
+def test_retry_after_forms() -> None:
+    assert _retry_after({"retry-after-ms": "1500"}) == 1.5
+    assert _retry_after({"retry-after": "2"}) == 2.0
+    date = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 28 <= (_retry_after({"retry-after": date}) or 0) <= 30.5
+    assert _retry_after({"retry-after": "soon"}) is None
+    assert _retry_after({}) is None
+
+
+def test_retryable_statuses() -> None:
+    def status(code: int, json_ok: bool = True) -> bool:
+        return Delivered(code, None, b"", None, json_ok, 0).retryable
+
+    assert [status(c) for c in (408, 409, 429, 500, 503)] == [True] * 5
+    assert [status(c) for c in (200, 400, 401, 404, 422)] == [False] * 5
+    assert status(200, json_ok=False)
+
+
+def test_estimate_tokens() -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "x" * 400}], "max_tokens": 50}
+    assert 150 <= estimate_tokens(body) <= 160  # ~100 prompt + 50 output
+    assert estimate_tokens({"input": "abcd" * 10}) == 10 + 0  # 42 chars of JSON string / 4
+
+
+async def test_aimd_halves_on_overload_and_recovers() -> None:
+    limit = AdaptiveLimit(64)
+    limit.on_overload()
+    limit.on_overload()  # within a second: one cut only
+    assert limit.limit == 32
+    for _ in range(2000):  # ~ (64^2 - 32^2) / 2 successes: about +1 per window of successes
+        limit.on_success()
+    assert limit.limit == 64
