@@ -183,10 +183,6 @@ class Validator:
         found = diagnose(data, self._spec)
         problems = found.problems
         self._accept(found.custom_id, found.model, found.body, problems)
-        if not problems:  # unreachable by design; if reached, a line the fast decode rejected still fails
-            self._log.add(
-                ErrorCode.INVALID_REQUEST_LINE, "the line does not fit the endpoint's shape", None, self._line_no
-            )
 
     def _request(self) -> None:
         self._requests += 1
@@ -263,7 +259,8 @@ def validate_file(
     limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen
 ) -> ValidationReport:
     """Validate a file on disk, read in 1 MiB chunks (raises OSError if it cannot be read)."""
+    validator = Validator(endpoint, serves_model=serves_model, limits=limits)
     with Path(path).open("rb") as file:
-        return validate_chunks(
-            iter(lambda: file.read(CHUNK_BYTES), b""), endpoint, serves_model=serves_model, limits=limits
-        )
+        while chunk := file.read(CHUNK_BYTES):
+            validator.feed(chunk)
+    return validator.finish()

@@ -36,7 +36,6 @@ class ErrorCode(enum.StrEnum):
     STREAM_NOT_SUPPORTED = "stream_not_supported"
     INVALID_TYPE = "invalid_type"
     INVALID_VALUE = "invalid_value"
-    INVALID_REQUEST_LINE = "invalid_request_line"
 
 
 ERROR_CODES: dict[ErrorCode, str] = {
@@ -65,7 +64,6 @@ ERROR_CODES: dict[ErrorCode, str] = {
     ErrorCode.STREAM_NOT_SUPPORTED: "`body.stream` is true; batch requests cannot stream.",
     ErrorCode.INVALID_TYPE: "A body field has the wrong JSON type (`param` names it).",
     ErrorCode.INVALID_VALUE: "A body field has the right type but a value out of range or not allowed.",
-    ErrorCode.INVALID_REQUEST_LINE: "The line does not fit the endpoint's request shape (catch-all).",
 }
 
 
