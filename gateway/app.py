@@ -12,6 +12,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from gateway.http.accounting import AccountingController
 from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
 from gateway.http.errors import exception_handlers
@@ -45,7 +46,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
             await services.aclose()
 
     app = Litestar(
-        route_handlers=[FilesController, BatchesController, healthz, readyz, metrics],
+        route_handlers=[FilesController, BatchesController, AccountingController, healthz, readyz, metrics],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(services_dependency, sync_to_thread=False),

@@ -3,87 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
-import msgspec
 import openai
 import pytest
 
-from gateway.settings import ModelRoute, Settings
-from gateway.storage import LocalStorage
-from gateway.worker.providers import ProviderSet
-from providers.config import ProviderSettings
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.schemas import assert_matches
 from tests.support.scripted_provider import ScriptedProvider
-
-MODEL = "scripted-model"
-
-
-def line(custom_id: str, *, model: str = MODEL, url: str = "/v1/chat/completions") -> dict[str, object]:
-    body = {"model": model, "messages": [{"role": "user", "content": f"hello {custom_id}"}], "max_tokens": 20}
-    return {"custom_id": custom_id, "method": "POST", "url": url, "body": body}
-
-
-def jsonl(lines: list[dict[str, object]]) -> bytes:
-    return b"".join(json.dumps(item).encode() + b"\n" for item in lines)
-
-
-@pytest.fixture
-def scripted_settings(settings: Settings) -> Settings:
-    provider = ProviderSettings(kind="native", base_url="http://127.0.0.1:9/v1", batch_discount=Decimal("0.5"))
-    route = ModelRoute(
-        name=MODEL,
-        provider="scripted",
-        input_usd_per_mtok=Decimal("1"),
-        cached_input_usd_per_mtok=Decimal("0.1"),
-        output_usd_per_mtok=Decimal("2"),
-    )
-    batches = msgspec.structs.replace(settings.batches, lease_seconds=2.0)
-    return msgspec.structs.replace(settings, providers={"scripted": provider}, models=[route], batches=batches)
-
-
-@pytest.fixture
-def scripted(scripted_settings: Settings) -> ScriptedProvider:
-    return ScriptedProvider("scripted", LocalStorage(scripted_settings.storage_dir))
-
-
-@pytest.fixture
-def served(scripted_settings: Settings, scripted: ScriptedProvider) -> Iterator[GatewayServer]:
-    server = GatewayServer(scripted_settings, run_worker=True, providers=ProviderSet({"scripted": scripted}))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sdk(served: GatewayServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=served.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0) as client:
-        yield client
-
-
-def raw_batch(served: GatewayServer, batch_id: str) -> dict[str, object]:
-    response = httpx.get(
-        f"{served.base_url}/batches/{batch_id}", headers={"authorization": f"Bearer {TENANT_KEYS['alpha']}"}
-    )
-    body: dict[str, object] = response.json()
-    assert_matches("Batch", body)
-    return body
-
-
-def wait_for(sdk: openai.OpenAI, batch_id: str, statuses: set[str], timeout: float = 20) -> openai.types.Batch:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        batch = sdk.batches.retrieve(batch_id)
-        if batch.status in statuses:
-            return batch
-        time.sleep(0.05)
-    raise AssertionError(f"batch {batch_id} stayed {batch.status}, wanted {statuses}")
+from tests.support.workflow import MODEL, jsonl, line, raw_batch, wait_for
 
 
 def test_seed_workflow_completes_with_exact_files_counts_and_usage(
@@ -224,9 +154,3 @@ def test_list_is_newest_first_and_paginates_to_the_end(sdk: openai.OpenAI, serve
     ).json()
     assert_matches("ListBatchesResponse", page)
     assert page["has_more"] is False
-
-
-@pytest.fixture
-def beta_key_sdk(served: GatewayServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=served.base_url, api_key=TENANT_KEYS["beta"], max_retries=0) as client:
-        yield client

@@ -1,0 +1,158 @@
+"""`/v1/accounting`: what batches cost, per the contract in ARCHITECTURE.md §2.2.
+
+Tenant-scoped: a tenant sees its own batches; an `admin = true` tenant sees every tenant. A batch that
+has not settled yet answers with its running counts and its budget estimate, `settled_at: null`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Annotated, Literal, get_args
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Stream
+
+from accounting.records import LedgerRecord, SummaryRow, csv_header, csv_row
+from accounting.summary import GroupBy
+from gateway.auth import Principal
+from gateway.batches import BatchRecord
+from gateway.errors import InvalidRequest, NotFound
+from gateway.http.deps import PrincipalDep, ServicesDep
+
+__all__ = ["AccountingController"]
+
+_ZERO = Decimal(0)
+
+
+class AccountingRecord(msgspec.Struct, omit_defaults=False, kw_only=True):
+    batch_id: str
+    tenant: str
+    provider: str
+    model: str
+    endpoint: str
+    status: str
+    requests_completed: int
+    requests_failed: int
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    reasoning_tokens: int
+    list_cost_usd: Decimal
+    batch_cost_usd: Decimal
+    savings_usd: Decimal
+    priced: bool
+    settled_at: int | None
+    estimated_max_cost_usd: Decimal | None
+
+
+class AccountingPage(msgspec.Struct, omit_defaults=False, kw_only=True):
+    object: Literal["list"] = "list"
+    data: list[AccountingRecord]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class SummaryPage(msgspec.Struct, omit_defaults=False, kw_only=True):
+    object: Literal["list"] = "list"
+    data: list[SummaryRow]
+
+
+def _settled(record: LedgerRecord) -> AccountingRecord:
+    fields = msgspec.structs.asdict(record)
+    return AccountingRecord(**fields)
+
+
+def _in_flight(record: BatchRecord) -> AccountingRecord:
+    estimate = record.estimated_max_cost_usd
+    return AccountingRecord(
+        batch_id=record.id,
+        tenant=record.tenant,
+        provider=record.provider or "none",
+        model=record.model or "unknown",
+        endpoint=record.endpoint,
+        status=record.status.value,
+        requests_completed=record.request_counts.completed,
+        requests_failed=record.request_counts.failed,
+        input_tokens=0,
+        cached_input_tokens=0,
+        output_tokens=0,
+        reasoning_tokens=0,
+        list_cost_usd=_ZERO,
+        batch_cost_usd=_ZERO,
+        savings_usd=_ZERO,
+        priced=True,
+        settled_at=None,
+        estimated_max_cost_usd=Decimal(estimate) if estimate is not None else None,
+    )
+
+
+def _scope(principal: Principal) -> str | None:
+    """The tenant whose records the caller may read; None (every tenant) for admins."""
+    return None if principal.admin else principal.tenant
+
+
+def _group_by(raw: str | None) -> list[GroupBy]:
+    allowed = get_args(GroupBy)
+    names = [name.strip() for name in (raw or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in allowed]
+    if unknown or len(set(names)) != len(names):
+        message = f"group_by takes distinct names from {', '.join(allowed)}; got {raw!r}."
+        raise InvalidRequest(message, param="group_by", code="invalid_value")
+    return names  # type: ignore[return-value]
+
+
+class AccountingController(Controller):
+    path = "/v1/accounting"
+
+    @get("/batches/{batch_id:str}")
+    async def record(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> AccountingRecord:
+        tenant = _scope(principal)
+        settled = await services.ledger.get(batch_id, tenant)
+        if settled is not None:
+            return _settled(settled)
+        batch = await services.batches.get(batch_id, tenant=tenant)
+        if batch is None:
+            raise NotFound(f"No batch found with id '{batch_id}'.", param="batch_id")
+        return _in_flight(batch)
+
+    @get("/batches")
+    async def records(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        after: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        since: Annotated[int | None, QueryParameter(ge=0)] = None,
+        until: Annotated[int | None, QueryParameter(ge=0)] = None,
+        format: FromQuery[Literal["json", "csv"]] = "json",  # noqa: A002 - the contract's parameter name
+    ) -> AccountingPage | Stream:
+        tenant = _scope(principal)
+        if format == "csv":
+            rows = _csv(services.ledger.iter_records(tenant, since=since, until=until))
+            headers = {"content-disposition": 'attachment; filename="batchgate-accounting.csv"'}
+            return Stream(rows, media_type="text/csv; charset=utf-8", headers=headers)
+        page = await services.ledger.list(tenant, after=after, limit=limit, since=since, until=until)
+        data = [_settled(record) for record in page.data]
+        return AccountingPage(data=data, first_id=page.first_id, last_id=page.last_id, has_more=page.has_more)
+
+    @get("/summary")
+    async def summary(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        group_by: FromQuery[str | None] = None,
+        since: Annotated[int | None, QueryParameter(ge=0)] = None,
+        until: Annotated[int | None, QueryParameter(ge=0)] = None,
+    ) -> SummaryPage:
+        rows = await services.ledger.summary(_scope(principal), _group_by(group_by), since=since, until=until)
+        return SummaryPage(data=rows)
+
+
+async def _csv(records: AsyncIterator[LedgerRecord]) -> AsyncIterator[str]:
+    yield csv_header()
+    async for record in records:
+        yield csv_row(record)

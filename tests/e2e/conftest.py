@@ -1,0 +1,58 @@
+"""Fixtures for end-to-end tests: a gateway with an embedded worker driving a scripted provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import msgspec
+import openai
+import pytest
+
+from gateway.settings import ModelRoute, Settings
+from gateway.storage import LocalStorage
+from gateway.worker.providers import ProviderSet
+from providers.config import ProviderSettings
+from tests.conftest import TENANT_KEYS
+from tests.support.gateway_server import GatewayServer
+from tests.support.scripted_provider import ScriptedProvider
+from tests.support.workflow import MODEL
+
+
+@pytest.fixture
+def scripted_settings(settings: Settings) -> Settings:
+    provider = ProviderSettings(kind="native", base_url="http://127.0.0.1:9/v1", batch_discount=Decimal("0.5"))
+    route = ModelRoute(
+        name=MODEL,
+        provider="scripted",
+        input_usd_per_mtok=Decimal("1"),
+        cached_input_usd_per_mtok=Decimal("0.1"),
+        output_usd_per_mtok=Decimal("2"),
+    )
+    batches = msgspec.structs.replace(settings.batches, lease_seconds=2.0)
+    return msgspec.structs.replace(settings, providers={"scripted": provider}, models=[route], batches=batches)
+
+
+@pytest.fixture
+def scripted(scripted_settings: Settings) -> ScriptedProvider:
+    return ScriptedProvider("scripted", LocalStorage(scripted_settings.storage_dir))
+
+
+@pytest.fixture
+def served(scripted_settings: Settings, scripted: ScriptedProvider) -> Iterator[GatewayServer]:
+    server = GatewayServer(scripted_settings, run_worker=True, providers=ProviderSet({"scripted": scripted}))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sdk(served: GatewayServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=served.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0) as client:
+        yield client
+
+
+@pytest.fixture
+def beta_key_sdk(served: GatewayServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=served.base_url, api_key=TENANT_KEYS["beta"], max_retries=0) as client:
+        yield client
