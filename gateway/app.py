@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from redis.exceptions import RedisError
 
+from accounting.metrics import StatusGaugeCollector, StatusSnapshot
 from gateway.http.accounting import AccountingController
 from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
@@ -19,12 +23,15 @@ from gateway.http.errors import exception_handlers
 from gateway.http.files import FilesController
 from gateway.http.health import healthz, metrics, readyz
 from gateway.http.middleware import RequestContextMiddleware
-from gateway.services import open_services
+from gateway.services import Services, open_services
 from gateway.settings import Settings
 from gateway.worker.process import run_worker as run_worker_loop
 from gateway.worker.providers import ProviderSet
 
 __all__ = ["create_app"]
+
+STATUS_REFRESH_SECONDS = 5.0
+log = structlog.get_logger("batchgate.app")
 
 
 def create_app(settings: Settings, *, run_worker: bool = False, providers: ProviderSet | None = None) -> Litestar:
@@ -35,15 +42,23 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
         services = open_services(settings)
         app.state.services = services
         stop = asyncio.Event()
-        worker = asyncio.create_task(run_worker_loop(services, stop, providers=providers)) if run_worker else None
+        snapshot = StatusSnapshot()
+        services.registry.register(StatusGaugeCollector(snapshot))
+        tasks = [asyncio.create_task(_refresh_status_counts(services, snapshot, stop), name="status-counts")]
+        if run_worker:
+            tasks.append(asyncio.create_task(run_worker_loop(services, stop, providers=providers), name="worker"))
         try:
             yield
         finally:
             services.draining = True
             stop.set()
-            if worker is not None:
-                await worker
+            await asyncio.gather(*tasks, return_exceptions=True)
             await services.aclose()
+
+    def observe_http(method: str, route: str, status: int, seconds: float) -> None:
+        services: Services | None = getattr(app.state, "services", None)
+        if services is not None:
+            services.metrics.observe_http(method, route, status, seconds)
 
     app = Litestar(
         route_handlers=[FilesController, BatchesController, AccountingController, healthz, readyz, metrics],
@@ -63,8 +78,20 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
         debug=False,
     )
     # Wrap the whole ASGI handler, not each route, so router-level 404/405 answers carry a request id too.
-    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, observe_http)
     return app
+
+
+async def _refresh_status_counts(services: Services, snapshot: StatusSnapshot, stop: asyncio.Event) -> None:
+    """Keep the batches-by-status gauge fresh from Redis, so every replica reports the same numbers."""
+    while not stop.is_set():
+        try:
+            counts = await services.batches.count_by_status()
+            snapshot.update({status.value: count for status, count in counts.items()})
+        except (RedisError, OSError) as exc:
+            log.warning("status_counts_failed", error=str(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STATUS_REFRESH_SECONDS)
 
 
 def _no_default_logging(config: AppConfig) -> AppConfig:

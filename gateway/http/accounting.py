@@ -128,7 +128,7 @@ class AccountingController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         since: Annotated[int | None, QueryParameter(ge=0)] = None,
         until: Annotated[int | None, QueryParameter(ge=0)] = None,
-        format: FromQuery[Literal["json", "csv"]] = "json",  # noqa: A002 - the contract's parameter name
+        format: FromQuery[Literal["json", "csv"]] = "json",
     ) -> AccountingPage | Stream:
         tenant = _scope(principal)
         if format == "csv":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import structlog
 from litestar.enums import ScopeType
@@ -10,16 +11,24 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.ids import new_request_id
 
-__all__ = ["RequestContextMiddleware"]
+__all__ = ["HttpObserver", "RequestContextMiddleware"]
 
 log = structlog.get_logger("batchgate.http")
 
 
-class RequestContextMiddleware:
-    """Give every request an id, echo it as `x-request-id` on every response, and log the request once."""
+HttpObserver = Callable[[str, str, int, float], None]
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequestContextMiddleware:
+    """Give every request an id, echo it as `x-request-id` on every response, log and time it once.
+
+    `observe(method, route_template, status, seconds)` receives each request's duration; the route is
+    the matched template (`/v1/batches/{batch_id}`), never the raw path, so metric labels stay bounded.
+    """
+
+    def __init__(self, app: ASGIApp, observe: HttpObserver | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -40,10 +49,11 @@ class RequestContextMiddleware:
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                seconds = time.perf_counter() - started
+                method = scope.get("method", "")
                 log.info(
-                    "request",
-                    method=scope.get("method"),
-                    path=scope["path"],
-                    status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    "request", method=method, path=scope["path"], status=status, duration_ms=round(seconds * 1000, 2)
                 )
+                if self.observe is not None:
+                    route = str(scope.get("path_template") or "unmatched")
+                    self.observe(method, route, status, seconds)

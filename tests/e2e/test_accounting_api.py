@@ -69,6 +69,9 @@ def test_settled_record_is_exact_and_counted_once(sdk: openai.OpenAI, served: Ga
     assert samples[("batchgate_batch_cost_usd_total", money)] == float(list_cost * Decimal("0.5"))
     assert samples[("batchgate_batch_tokens_total", (("kind", "input"), *money))] == 34
     assert samples[("batchgate_batches_total", (("provider", "scripted"), ("status", "completed"), money[2]))] == 1
+    routes = {dict(labels).get("route") for name, labels in samples if name.startswith("batchgate_http_request")}
+    assert "/v1/batches/{batch_id}" in routes  # templates, never raw ids
+    assert not any(route and "batch_0" in route for route in routes)
 
 
 def test_listing_csv_summary_and_tenant_scope(
