@@ -156,6 +156,24 @@ CASES: list[Case] = [
         jsonl(request(COMPLETIONS, prompt=[[1], []])),
         [("invalid_value", 1, "body.prompt[1]")],
     ),
+    (
+        "prompt_float_token",
+        COMPLETIONS,
+        jsonl(request(COMPLETIONS, prompt=[1, 2.5])),
+        [("invalid_type", 1, "body.prompt[1]")],
+    ),
+    (
+        "input_bool_token",
+        EMBEDDINGS,
+        jsonl(request(EMBEDDINGS, input=[1, True])),
+        [("invalid_type", 1, "body.input[1]")],
+    ),
+    (
+        "input_nested_token",
+        EMBEDDINGS,
+        jsonl(request(EMBEDDINGS, input=[1, [2]])),
+        [("invalid_type", 1, "body.input[1]")],
+    ),
     ("best_of_zero", COMPLETIONS, jsonl(request(COMPLETIONS, best_of=0)), [("invalid_value", 1, "body.best_of")]),
     (
         "input_missing",
