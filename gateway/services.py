@@ -13,7 +13,7 @@ from gateway.auth import Authenticator
 from gateway.batches import BatchStore, Schedule
 from gateway.files.store import FileStore
 from gateway.settings import Settings
-from gateway.storage import LocalStorage
+from gateway.storage_factory import Storage, open_storage
 
 __all__ = ["Services", "open_services"]
 
@@ -22,7 +22,7 @@ __all__ = ["Services", "open_services"]
 class Services:
     settings: Settings
     redis: aioredis.Redis
-    storage: LocalStorage
+    storage: Storage
     files: FileStore
     batches: BatchStore
     schedule: Schedule
@@ -45,7 +45,7 @@ def open_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         redis=redis,
-        storage=LocalStorage(settings.storage_dir),
+        storage=open_storage(settings),
         files=FileStore(redis),
         batches=BatchStore(redis),
         schedule=Schedule(redis),
