@@ -7,17 +7,17 @@ provider serves the endpoint; without one, that check is skipped.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 import msgspec
 
-from gateway.settings import ALL_ENDPOINTS, ConfigError, Settings, load_settings
+from gateway.settings import ALL_ENDPOINTS, ConfigError, load_settings
 from gateway.validation import LineError, ValidationReport, validate_file
 
-__all__ = ["serves_model_for", "validate_command"]
+__all__ = ["validate_command"]
 
 
 class _UsageProblem(click.ClickException):
@@ -33,17 +33,6 @@ class _JsonReport(msgspec.Struct):
     errors: list[LineError]
 
 
-def serves_model_for(settings: Settings, endpoint: str) -> Callable[[str], bool]:
-    """Is there a route for the model whose provider supports `endpoint`?"""
-
-    def serves(model: str) -> bool:
-        route = settings.route_for(model)
-        provider = settings.providers.get(route.provider) if route is not None else None
-        return provider is not None and endpoint in provider.endpoints
-
-    return serves
-
-
 @click.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--endpoint", required=True, type=click.Choice(ALL_ENDPOINTS), help="The batch's endpoint.")
@@ -54,7 +43,7 @@ def validate_command(file: Path, endpoint: str, config_path: Path | None, as_jso
     serves = None
     if config_path is not None or os.environ.get("BATCHGATE_CONFIG"):
         try:
-            serves = serves_model_for(load_settings(config_path), endpoint)
+            serves = functools.partial(load_settings(config_path).serves, endpoint=endpoint)
         except ConfigError as exc:
             raise _UsageProblem(str(exc)) from None
     try:

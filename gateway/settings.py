@@ -107,6 +107,12 @@ class Settings(_Strict):
                 return route
         return None
 
+    def serves(self, model: str, endpoint: str) -> bool:
+        """Does a route serve `model` through a provider that supports `endpoint`?"""
+        route = self.route_for(model)
+        provider = self.providers.get(route.provider) if route is not None else None
+        return provider is not None and endpoint in provider.endpoints
+
     @property
     def storage_dir(self) -> Path:
         return Path(self.data_dir) / "files"

@@ -7,15 +7,15 @@ Content problems fail the batch with `errors.data[]` (never a create-time 400). 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Callable
 from decimal import Decimal
 
 from accounting.budget import check_budget, estimate_max_cost
 from accounting.prices import ModelPrice
 from accounting.records import month_of
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
-from gateway.settings import ModelRoute, Settings
+from gateway.settings import ModelRoute
 from gateway.storage import StorageError
 from gateway.validation import ValidationReport, Validator
 from gateway.worker.context import WorkerContext, log
@@ -36,14 +36,6 @@ def price_of(route: ModelRoute | None) -> ModelPrice | None:
     )
 
 
-def _serves(settings: Settings, endpoint: str) -> Callable[[str], bool]:
-    def serves_model(model: str) -> bool:
-        route = settings.route_for(model)
-        return route is not None and endpoint in settings.providers[route.provider].endpoints
-
-    return serves_model
-
-
 async def fail_batch(ctx: WorkerContext, record: BatchRecord, errors: list[BatchError], cause: str) -> None:
     try:
         await ctx.services.batches.transition(
@@ -55,7 +47,8 @@ async def fail_batch(ctx: WorkerContext, record: BatchRecord, errors: list[Batch
 
 async def _read_and_validate(ctx: WorkerContext, record: BatchRecord, storage_key: str) -> ValidationReport:
     services = ctx.services
-    validator = Validator(record.endpoint, serves_model=_serves(services.settings, record.endpoint))
+    serves_model = functools.partial(services.settings.serves, endpoint=record.endpoint)
+    validator = Validator(record.endpoint, serves_model=serves_model)
     recorder = CustomIdRecorder(ctx.spool_dir)
     try:
         async for chunk in services.storage.open_read(storage_key):
