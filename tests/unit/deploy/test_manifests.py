@@ -275,7 +275,9 @@ def test_k8s_roles_and_probes(k8s_objects: list[dict[str, Any]]) -> None:
     assert api["readinessProbe"]["timeoutSeconds"] > 5
     [worker] = containers(k8s_object(k8s_objects, "Deployment", "batchgate-worker"))
     assert worker["args"][0] == "worker"
-    assert not {"livenessProbe", "readinessProbe", "ports"} & set(worker), "the worker serves no HTTP"
+    assert not {"livenessProbe", "readinessProbe"} & set(worker), "the metrics thread says nothing of the worker loop"
+    assert worker["ports"] == [{"name": "metrics", "containerPort": 9464}]
+    assert "--metrics-host" in worker["args"]
 
 
 @pytest.mark.parametrize("name", ["batchgate-api", "batchgate-worker"])
