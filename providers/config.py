@@ -35,3 +35,5 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     tokens_per_minute: PositiveInt | None = None
     max_attempts: PositiveInt = 5
     request_timeout_seconds: PositiveSeconds = 600.0
+    # native: a chunk whose worker sent no heartbeat for this long is taken over by another worker.
+    reclaim_idle_seconds: PositiveSeconds = 60.0

@@ -68,7 +68,7 @@ class NativeProvider:
         self._redis = redis
         self._blobs = blobs
         self._worker_id = worker_id
-        self._tuning = tuning or NativeTuning()
+        self._tuning = tuning or NativeTuning(claim_idle_seconds=settings.reclaim_idle_seconds)
         self._upstream = Upstream(
             settings.base_url, api_key, settings.max_concurrency, settings.request_timeout_seconds
         )
