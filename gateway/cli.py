@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import msgspec
 
+from gateway.cli_validate import validate_command
 from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from gateway.logs import configure_logging
 from gateway.settings import ConfigError, RedisSettings, ServerSettings, Settings, load_settings
@@ -85,17 +86,24 @@ def serve(config: str | None, host: str | None, port: int | None, no_worker: boo
 
 @main.command()
 @click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of the /metrics endpoint.")
+@click.option("--metrics-port", default=9464, show_default=True, type=int, help="Port of /metrics; 0 turns it off.")
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
-def worker(config: str | None, log_level: str) -> None:
-    """Run worker loops only (scale-out): any number may run against the same Redis and storage."""
+def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: str) -> None:
+    """Run worker loops only (scale-out): any number may run against the same Redis and storage.
+
+    Settlement happens in workers, so each serves its own Prometheus /metrics for scraping.
+    """
     settings = _load(config)
     if not settings.redis.url:
         raise click.UsageError("`batchgate worker` needs a shared Redis: set redis.url in the config or REDIS_URL.")
     configure_logging(log_level)
-    asyncio.run(_run_worker(settings))
+    asyncio.run(_run_worker(settings, metrics_host, metrics_port))
 
 
-async def _run_worker(settings: Settings) -> None:
+async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) -> None:
+    from prometheus_client import start_http_server
+
     from gateway.services import open_services
     from gateway.worker.process import run_worker
 
@@ -104,7 +112,20 @@ async def _run_worker(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     services = open_services(settings)
+    if metrics_port:
+        start_http_server(metrics_port, addr=metrics_host, registry=services.registry)
     try:
         await run_worker(services, stop)
     finally:
         await services.aclose()
+
+
+main.add_command(validate_command, name="validate")
+
+
+# The user's side (gateway/client_cli): imported here, at the end, so this edit stays additive.
+from gateway.client_cli import batches_group, files_group, submit_command  # noqa: E402
+
+main.add_command(submit_command)
+main.add_command(batches_group)
+main.add_command(files_group)

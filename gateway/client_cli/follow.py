@@ -69,6 +69,9 @@ def follow(api: Api, batch_id: str, *, interval: float, console: Console, patien
             now = time.monotonic()
             tracker.observe(now, batch.counts.done)
             cost = costs.latest(batch_id, now, force=batch.terminal)
+            if batch.terminal and cost is not None and cost.settled_at is None:
+                time.sleep(0.5)  # batchgate settles right after the terminal status: one more look
+                cost = costs.latest(batch_id, now, force=True)
             live.update(render_batch(batch, tracker, cost), refresh=True)
             if batch.terminal:
                 return batch

@@ -75,10 +75,19 @@ def status_line(batch: BatchView, rate: float | None, eta: float | None, cost: C
         parts.append(f"{rate:.1f} req/s")
     if eta is not None and not batch.terminal:
         parts.append(f"ETA {format_duration(eta)}")
-    if cost is not None and cost.batch_cost_usd is not None:
-        saved = f" (saved {_money(cost.savings_usd)})" if cost.savings_usd else ""
-        parts.append(f"cost {_money(cost.batch_cost_usd)}{saved}")
+    if cost is not None:
+        parts.extend(_cost(cost))
     return " · ".join(parts)
+
+
+def _cost(cost: CostView) -> list[str]:
+    if cost.settled_at is None:
+        estimate = cost.estimated_max_cost_usd
+        return [] if estimate is None else [f"cost at most {_money(estimate)} (estimate)"]
+    if cost.batch_cost_usd is None:
+        return []
+    saved = f" (saved {_money(cost.savings_usd)})" if cost.savings_usd else ""
+    return [f"cost {_money(cost.batch_cost_usd)}{saved}"]
 
 
 def render_batch(batch: BatchView, tracker: Tracker, cost: CostView | None) -> RenderableType:

@@ -103,12 +103,16 @@ class DeletedView(msgspec.Struct, kw_only=True):
 
 
 class CostView(msgspec.Struct, kw_only=True):
-    """batchgate's accounting record (`GET /v1/accounting/batches/{id}`); other servers have none."""
+    """batchgate's accounting record (`GET /v1/accounting/batches/{id}`); other servers have none.
+
+    Until the batch settles (`settled_at` null) the costs are zero and `estimated_max_cost_usd` bounds them.
+    """
 
     batch_cost_usd: Decimal | None = None
     list_cost_usd: Decimal | None = None
     savings_usd: Decimal | None = None
     settled_at: int | None = None
+    estimated_max_cost_usd: Decimal | None = None
 
 
 class _ErrorBody(msgspec.Struct):
