@@ -94,4 +94,7 @@ def file_detail(file: FileView) -> Table:
 
 
 def show(table: Table) -> None:
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 240  # piped: no terminal to fit, and a cropped id is useless
+    console.print(table)

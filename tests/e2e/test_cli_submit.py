@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import openai
@@ -16,7 +24,7 @@ from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.ports import free_port
 from tests.support.scripted_provider import ScriptedProvider
-from tests.support.workflow import jsonl, line
+from tests.support.workflow import jsonl, line, wait_for
 
 ENDPOINT = "/v1/chat/completions"
 
@@ -178,3 +186,98 @@ def test_missing_file_and_missing_key_exit_2(tmp_path: Path) -> None:
     no_key = runner.invoke(main, ["submit", str(write(tmp_path, ["a"])), "--endpoint", ENDPOINT])
     assert no_key.exit_code == 2
     assert "--api-key" in no_key.stderr
+
+
+class Submitting:
+    """`batchgate submit --wait` as a child process (signals need one), its output read as it comes."""
+
+    def __init__(self, served: GatewayServer, path: Path, stdin: int) -> None:
+        env = {**os.environ, "OPENAI_BASE_URL": served.base_url, "OPENAI_API_KEY": TENANT_KEYS["alpha"]}
+        argv = [BATCHGATE, "submit", str(path), "--endpoint", ENDPOINT, "--wait", "--poll-interval", "0.05"]
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._drain, args=(stream, sink), daemon=True)
+            for stream, sink in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _drain(stream: IO[bytes] | None, sink: list[str]) -> None:
+        assert stream is not None
+        for chunk in iter(lambda: os.read(stream.fileno(), 4096), b""):
+            sink.append(chunk.decode())
+
+    def wait_for(self, sink: list[str], pattern: str, timeout: float = 15) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := re.search(pattern, "".join(sink), re.MULTILINE):
+                return found
+            time.sleep(0.02)
+        self.proc.kill()
+        raise AssertionError(f"no {pattern!r} in {''.join(sink)!r}")
+
+    def interrupt_when_running(self, sdk: openai.OpenAI) -> str:
+        batch_id = self.wait_for(self.out, r"^batch_\w+$").group(0)
+        wait_for(sdk, batch_id, {"in_progress"})
+        time.sleep(0.3)  # a few polls into following
+        self.proc.send_signal(signal.SIGINT)
+        return batch_id
+
+    def finish(self, timeout: float = 20) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.proc.kill()
+            self.proc.wait()
+            for reader in self._readers:
+                reader.join(timeout=5)
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+BATCHGATE = str(Path(sys.executable).with_name("batchgate"))
+
+
+def test_ctrl_c_without_a_tty_stops_following_and_leaves_the_batch_running(
+    served: GatewayServer, scripted: ScriptedProvider, sdk: openai.OpenAI, tmp_path: Path
+) -> None:
+    scripted.hold = True
+    run = Submitting(served, write(tmp_path, ["a", "b"]), stdin=subprocess.DEVNULL)
+    batch_id = run.interrupt_when_running(sdk)
+    assert run.finish() == 130
+    stderr = "".join(run.err)
+    assert f"batchgate batches wait {batch_id}" in stderr
+    assert f"batchgate batches cancel {batch_id}" in stderr
+    assert "[c]ancel" not in stderr  # nobody to ask
+    time.sleep(0.3)
+    assert sdk.batches.retrieve(batch_id).status == "in_progress"
+    assert scripted.cancels == []
+
+
+def test_ctrl_c_on_a_tty_can_cancel_and_downloads_partial_results(
+    served: GatewayServer, scripted: ScriptedProvider, sdk: openai.OpenAI, tmp_path: Path
+) -> None:
+    scripted.hold = True
+    ids = [f"r{i}" for i in range(6)]
+    leader, follower = pty.openpty()
+    try:
+        run = Submitting(served, write(tmp_path, ids), stdin=follower)
+        batch_id = run.interrupt_when_running(sdk)
+        run.wait_for(run.err, r"\[c\]ancel the batch")
+        os.write(leader, b"c\n")
+        assert run.finish() == 1
+    finally:
+        os.close(leader)
+        os.close(follower)
+    batch = sdk.batches.retrieve(batch_id)
+    assert batch.status == "cancelled"
+    assert scripted.cancels == [batch_id]
+    output = (tmp_path / "requests.output.jsonl").read_text().splitlines()
+    errors = [json.loads(x) for x in (tmp_path / "requests.errors.jsonl").read_text().splitlines()]
+    assert len(output) == 3
+    assert {e["error"]["code"] for e in errors} == {"batch_cancelled"}
+    assert f"{batch_id} cancelled: 3 completed, 3 failed of 6" in "".join(run.err)
