@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rich.console import Console, Group, RenderableType
 from rich.progress import (
@@ -65,7 +65,9 @@ def format_duration(seconds: float) -> str:
 
 
 def _money(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.0001')) if amount < 1 else amount.quantize(Decimal('0.01'))}"
+    # Cents for dollars and more; batch lines cost fractions of a cent, so small amounts keep 6 places.
+    places = Decimal("0.01") if abs(amount) >= 1 else Decimal("0.000001")
+    return f"${amount.quantize(places, rounding=ROUND_HALF_UP)}"
 
 
 def status_line(batch: BatchView, rate: float | None, eta: float | None, cost: CostView | None) -> str:
