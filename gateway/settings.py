@@ -63,7 +63,6 @@ class BatchesSettings(_Strict):
     window_seconds: PositiveInt = 86400
     # How long a worker's claim on a batch lives without renewal before another worker takes it over.
     lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
-    max_in_flight_per_tenant: PositiveInt = 1000
 
 
 class Tenant(_Strict):
