@@ -45,7 +45,7 @@ async def finish_batch(
         await fail_batch(ctx, record, list(outcome.errors), "the provider failed the batch")
         return
     terminal, never_ran = terminal_for(record, outcome)
-    record = await _enter_finalizing(ctx, record)
+    record = await _enter_last_stage(ctx, record, terminal)
     record = await _plan_file_ids(ctx, record)
     lines = provider.fetch_results(job, record.provider_state) if provider and outcome else _no_lines()
     assembly = await assemble(
@@ -60,13 +60,14 @@ async def finish_batch(
     await _publish(ctx, record, terminal, assembly)
 
 
-async def _enter_finalizing(ctx: WorkerContext, record: BatchRecord) -> BatchRecord:
-    if record.status is not BatchStatus.IN_PROGRESS:
+async def _enter_last_stage(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus) -> BatchRecord:
+    """`finalizing` before completed/expired; `cancelling` before cancelled (also when the provider, not
+    the user, cancelled the batch — the state machine reaches `cancelled` only through `cancelling`)."""
+    stage = BatchStatus.CANCELLING if terminal is BatchStatus.CANCELLED else BatchStatus.FINALIZING
+    if record.status is stage or (stage is BatchStatus.FINALIZING and record.status is not BatchStatus.IN_PROGRESS):
         return record
     try:
-        moved = await ctx.services.batches.transition(
-            record.id, BatchStatus.FINALIZING, cause="provider finished", now=int(time.time())
-        )
+        moved = await ctx.services.batches.transition(record.id, stage, cause="provider finished", now=int(time.time()))
     except IllegalTransitionError:
         return record
     return moved or record

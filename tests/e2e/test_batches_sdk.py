@@ -154,3 +154,15 @@ def test_list_is_newest_first_and_paginates_to_the_end(sdk: openai.OpenAI, serve
     ).json()
     assert_matches("ListBatchesResponse", page)
     assert page["has_more"] is False
+
+
+def test_provider_side_cancel_ends_cancelled_with_every_line(sdk: openai.OpenAI, scripted: ScriptedProvider) -> None:
+    """An upstream may cancel a batch nobody asked to cancel; the batch must still reach `cancelled`."""
+    scripted.finish_as = "cancelled"
+    upload = sdk.files.create(file=("c.jsonl", jsonl([line("a"), line("b")])), purpose="batch")
+    batch = sdk.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
+    done = wait_for(sdk, batch.id, {"cancelled", "completed", "failed", "expired"})
+    assert done.status == "cancelled"
+    assert done.cancelling_at is not None
+    assert done.request_counts is not None
+    assert done.request_counts.total == 2
