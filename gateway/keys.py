@@ -15,9 +15,11 @@ __all__ = [
     "batch_record",
     "batches_by_expiry",
     "batches_by_status",
+    "batches_in_flight",
     "file_index",
     "file_record",
     "files_by_expiry",
+    "upload_leases",
     "work_claims",
     "work_due",
     "work_tokens",
@@ -40,6 +42,11 @@ def file_index(tenant: str, purpose: str | None = None) -> str:
     return f"{PREFIX}tenant:{{{tenant}}}:files{suffix}"
 
 
+def upload_leases(tenant: str) -> str:
+    """Sorted set of a tenant's running uploads: lease id scored by the unix-ms time the lease ends."""
+    return f"{PREFIX}tenant:{{{tenant}}}:uploads"
+
+
 def files_by_expiry() -> str:
     """Sorted set of file ids scored by `expires_at`, for the expiry sweep."""
     return f"{PREFIX}files:by-expiry"
@@ -58,6 +65,11 @@ def batch_events(batch_id: str) -> str:
 def batch_index(tenant: str) -> str:
     """Lexicographic sorted set (all scores 0) of a tenant's batch ids; ids sort by creation time."""
     return f"{PREFIX}tenant:{{{tenant}}}:batches"
+
+
+def batches_in_flight(tenant: str) -> str:
+    """Set of a tenant's batch ids admitted and not yet seen terminal (pruned by the admission script)."""
+    return f"{PREFIX}tenant:{{{tenant}}}:batches:in-flight"
 
 
 def batches_by_status(status: str) -> str:

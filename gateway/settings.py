@@ -21,6 +21,7 @@ __all__ = [
     "ALL_ENDPOINTS",
     "BatchesSettings",
     "ConfigError",
+    "LimitsSettings",
     "ModelRoute",
     "ProviderSettings",
     "RedisSettings",
@@ -65,6 +66,15 @@ class BatchesSettings(_Strict):
     lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
 
 
+class LimitsSettings(_Strict):
+    """Per-tenant admission limits, enforced through Redis so they hold across every API replica."""
+
+    # Uploads one tenant may stream at once; more answer 429 with Retry-After.
+    max_concurrent_uploads_per_tenant: PositiveInt = 4
+    # Non-terminal batches one tenant may have; creating more answers 429 with Retry-After.
+    max_batches_in_flight_per_tenant: PositiveInt = 100
+
+
 class Tenant(_Strict):
     name: Name
     api_keys: list[str] = msgspec.field(default_factory=list)
@@ -92,6 +102,7 @@ class Settings(_Strict):
     redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
     batches: BatchesSettings = msgspec.field(default_factory=BatchesSettings)
+    limits: LimitsSettings = msgspec.field(default_factory=LimitsSettings)
     tenants: list[Tenant] = msgspec.field(default_factory=list)
     providers: dict[str, ProviderSettings] = msgspec.field(default_factory=dict)
     models: list[ModelRoute] = msgspec.field(default_factory=list)

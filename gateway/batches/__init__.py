@@ -4,7 +4,7 @@ from gateway.batches.events import BatchEvent
 from gateway.batches.records import BatchRecord
 from gateway.batches.schedule import Claim, Schedule
 from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, can_transition, timestamp_field
-from gateway.batches.store import NON_TERMINAL, BatchStore, IllegalTransitionError
+from gateway.batches.store import NON_TERMINAL, BatchStore, IllegalTransitionError, TooManyBatchesInFlightError
 from gateway.batches.wire import (
     BatchError,
     BatchErrors,
@@ -37,6 +37,7 @@ __all__ = [
     "OutputTokensDetails",
     "RequestCounts",
     "Schedule",
+    "TooManyBatchesInFlightError",
     "can_transition",
     "timestamp_field",
     "to_list",

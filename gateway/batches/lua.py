@@ -10,7 +10,7 @@ from functools import cache
 
 from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, timestamp_field
 
-__all__ = ["STATUS_ORDER", "transition_source", "update_source"]
+__all__ = ["STATUS_ORDER", "create_source", "transition_source", "update_source"]
 
 # KEYS[STATUS_KEYS_FROM + i] is the status index of STATUS_ORDER[i] in both scripts' key lists.
 STATUS_ORDER: tuple[BatchStatus, ...] = tuple(BatchStatus)
@@ -47,6 +47,30 @@ return {2, redis.call('HGETALL', record)}
 """
 
 
+# The in-flight set holds record keys, so the script reads each member's status without formatting a key.
+_CREATE_BODY = """
+local record, index, by_status, expiry, events, in_flight = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local id, limit, status, stamp, expires_at = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local running = not TERMINAL[status]
+if running and limit > 0 and redis.call('SCARD', in_flight) >= limit then
+  for _, member in ipairs(redis.call('SMEMBERS', in_flight)) do
+    local current = redis.call('HGET', member, 'status')
+    if not current or TERMINAL[current] then redis.call('SREM', in_flight, member) end
+  end
+  if redis.call('SCARD', in_flight) >= limit then return 0 end
+end
+redis.call('HSET', record, unpack(ARGV, 6))
+redis.call('ZADD', index, 0, id)
+redis.call('ZADD', by_status, stamp, id)
+if running then
+  redis.call('SADD', in_flight, record)
+  if expires_at ~= '' then redis.call('ZADD', expiry, expires_at, id) end
+end
+redis.call('XADD', events, '*', 'time', stamp, 'from', '', 'to', status, 'cause', 'created')
+return 1
+"""
+
+
 def _lua_set(statuses: Iterable[BatchStatus]) -> str:
     return "{" + ", ".join(f"[{value!r}] = true" for value in sorted(s.value for s in statuses)) + "}"
 
@@ -67,6 +91,13 @@ def _tables() -> str:
 def transition_source() -> str:
     """Invariant: the status changes only along TRANSITIONS, together with its timestamp, indexes and event."""
     return _tables() + _TRANSITION_BODY
+
+
+@cache
+def create_source() -> str:
+    """Invariant: a tenant never holds more than `limit` non-terminal batches (terminal never turns back, so
+    pruning members seen terminal at admission keeps the count exact under any concurrency)."""
+    return f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _CREATE_BODY
 
 
 @cache

@@ -20,15 +20,14 @@ from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.typing import EncodableT, FieldT
 
 from gateway import keys
 from gateway.batches.events import BatchEvent, decode_events
-from gateway.batches.lua import STATUS_ORDER, transition_source, update_source
+from gateway.batches.lua import STATUS_ORDER, create_source, transition_source, update_source
 from gateway.batches.records import BatchRecord, decode_hash, encode_hash, encode_updates
 from gateway.batches.status import TERMINAL, BatchStatus
 
-__all__ = ["NON_TERMINAL", "BatchStore", "IllegalTransitionError"]
+__all__ = ["NON_TERMINAL", "BatchStore", "IllegalTransitionError", "TooManyBatchesInFlightError"]
 
 NON_TERMINAL: frozenset[BatchStatus] = frozenset(BatchStatus) - TERMINAL
 _EMPTY: Mapping[str, object] = {}
@@ -44,27 +43,41 @@ class IllegalTransitionError(Exception):
         self.to = to
 
 
+class TooManyBatchesInFlightError(Exception):
+    """The tenant already has its limit of non-terminal batches; nothing was written."""
+
+    def __init__(self, tenant: str, limit: int) -> None:
+        super().__init__(f"tenant {tenant} already has {limit} batches in flight")
+        self.tenant = tenant
+        self.limit = limit
+
+
 class BatchStore:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._transition = redis.register_script(transition_source())
         self._update = redis.register_script(update_source())
+        self._create = redis.register_script(create_source())
 
-    async def create(self, record: BatchRecord) -> None:
-        """Store a new record with its tenant, status and expiry index entries and a `created` event.
+    async def create(self, record: BatchRecord, *, max_in_flight: int | None = None) -> None:
+        """Store a new record with its tenant, status, expiry and in-flight index entries and a `created` event.
 
-        Ids are never reused (`gateway.ids`), so this does not check for an existing record."""
-        stamp = record.created_at
-        async with self._redis.pipeline(transaction=True) as pipe:
-            mapping: dict[FieldT, EncodableT] = dict(encode_hash(record).items())
-            pipe.hset(keys.batch_record(record.id), mapping=mapping)
-            pipe.zadd(keys.batch_index(record.tenant), {record.id: 0})
-            pipe.zadd(keys.batches_by_status(record.status.value), {record.id: stamp})
-            if record.expires_at is not None and record.status not in TERMINAL:
-                pipe.zadd(keys.batches_by_expiry(), {record.id: record.expires_at})
-            event = {"time": stamp, "from": "", "to": record.status.value, "cause": "created"}
-            pipe.xadd(keys.batch_events(record.id), event)  # type: ignore[arg-type]
-            await pipe.execute()
+        With `max_in_flight`, raises TooManyBatchesInFlightError (writing nothing) when the tenant already has
+        that many non-terminal batches. Ids are never reused (`gateway.ids`), so this does not check for an
+        existing record."""
+        expires_at = record.expires_at if record.expires_at is not None else ""
+        limit = max_in_flight or 0
+        script_keys = [
+            keys.batch_record(record.id),
+            keys.batch_index(record.tenant),
+            keys.batches_by_status(record.status.value),
+            keys.batches_by_expiry(),
+            keys.batch_events(record.id),
+            keys.batches_in_flight(record.tenant),
+        ]
+        args = [record.id, limit, record.status.value, record.created_at, expires_at, *_flatten(encode_hash(record))]
+        if not await self._create(keys=script_keys, args=args):
+            raise TooManyBatchesInFlightError(record.tenant, limit)
 
     async def get(self, batch_id: str, *, tenant: str | None) -> BatchRecord | None:
         """The record, or None when unknown or owned by another tenant (`tenant=None`: any tenant)."""

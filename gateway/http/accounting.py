@@ -20,7 +20,7 @@ from accounting.summary import GroupBy
 from gateway.auth import Principal
 from gateway.batches import BatchRecord
 from gateway.errors import InvalidRequest, NotFound
-from gateway.http.deps import PrincipalDep, ServicesDep
+from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 
 __all__ = ["AccountingController"]
 
@@ -124,7 +124,7 @@ class AccountingController(Controller):
         self,
         services: ServicesDep,
         principal: PrincipalDep,
-        after: FromQuery[str | None] = None,
+        after: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
         since: Annotated[int | None, QueryParameter(ge=0)] = None,
         until: Annotated[int | None, QueryParameter(ge=0)] = None,

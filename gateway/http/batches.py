@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from gateway.auth import Principal
 from gateway.batches import (
@@ -17,18 +17,20 @@ from gateway.batches import (
     BatchRecord,
     BatchStatus,
     IllegalTransitionError,
+    TooManyBatchesInFlightError,
     to_list,
     to_wire,
 )
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import InvalidRequest, NotFound, RateLimited
 from gateway.http.batch_requests import CreateBatchRequest, decode_create_request
-from gateway.http.deps import PrincipalDep, ServicesDep
+from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.ids import new_batch_id
 from gateway.services import Services
 
 __all__ = ["BatchesController"]
 
 _MAX_CREATE_BODY = 64 * 1024
+IN_FLIGHT_RETRY_AFTER_SECONDS = 30
 
 
 def _not_found(batch_id: str) -> NotFound:
@@ -51,7 +53,16 @@ class BatchesController(Controller):
     ) -> BatchObject:
         params = decode_create_request(await request.body())
         record = await _new_record(services, principal, params)
-        await services.batches.create(record)
+        limit = services.settings.limits.max_batches_in_flight_per_tenant
+        try:
+            await services.batches.create(record, max_in_flight=limit)
+        except TooManyBatchesInFlightError:
+            raise RateLimited(
+                f"Too many batches in flight: at most {limit} unfinished batches per tenant. "
+                "Retry when one has finished.",
+                code="too_many_batches_in_flight",
+                headers={"retry-after": str(IN_FLIGHT_RETRY_AFTER_SECONDS)},
+            ) from None
         # If this process dies right here, the worker's resync sweep schedules the batch.
         await services.schedule.add(record.id, int(time.time() * 1000))
         return to_wire(record)
@@ -61,7 +72,7 @@ class BatchesController(Controller):
         self,
         services: ServicesDep,
         principal: PrincipalDep,
-        after: FromQuery[str | None] = None,
+        after: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> BatchList:
         records, has_more = await services.batches.list(principal.tenant, after=after, limit=limit)

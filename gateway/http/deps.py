@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 
 from gateway.auth import Principal
 from gateway.errors import AuthenticationError
 from gateway.services import Services
 
-__all__ = ["PrincipalDep", "ServicesDep", "principal_dependency", "services_dependency"]
+__all__ = ["MAX_CURSOR_LENGTH", "Cursor", "PrincipalDep", "ServicesDep", "principal_dependency", "services_dependency"]
 
+# Object ids are 31-32 characters; a cursor far longer than any id is refused before it reaches Redis.
+MAX_CURSOR_LENGTH = 128
+Cursor = Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)]
 ServicesDep = NamedDependency[Services]
 PrincipalDep = NamedDependency[Principal]
 

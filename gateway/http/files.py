@@ -12,10 +12,11 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from gateway.auth import Principal
-from gateway.errors import InvalidRequest, NotFound, PayloadTooLarge
+from gateway.errors import InvalidRequest, NotFound, PayloadTooLarge, RateLimited
+from gateway.files.leases import UploadSlots
 from gateway.files.records import UPLOAD_PURPOSES, DeletedFile, FileList, FileObject, FileRecord
 from gateway.files.upload import MAX_BATCH_FILE_BYTES, MAX_FILE_BYTES, MultipartUpload
-from gateway.http.deps import PrincipalDep, ServicesDep
+from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.ids import new_file_id
 from gateway.services import Services
 
@@ -26,6 +27,7 @@ MAX_EXPIRY_SECONDS = 2_592_000
 BATCH_FILE_DEFAULT_EXPIRY_SECONDS = 30 * 24 * 3600
 # Room for the multipart framing around the largest file we accept.
 _MAX_UPLOAD_BODY = MAX_FILE_BYTES + 64 * 1024
+UPLOAD_RETRY_AFTER_SECONDS = 1
 
 
 def _not_found(file_id: str) -> NotFound:
@@ -50,16 +52,15 @@ class FilesController(Controller):
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > _MAX_UPLOAD_BODY:
             raise PayloadTooLarge(f"File is too large: the limit is {MAX_FILE_BYTES} bytes.", param="file")
-        upload = MultipartUpload(request.stream(), boundary)
-        file_id = new_file_id()
-        storage_key = f"files/{file_id}"
-        try:
-            size = await services.storage.write(storage_key, upload.file_chunks())
-            record = _record_for(upload, principal.tenant, file_id, storage_key, size)
-        except BaseException:
-            await services.storage.delete(storage_key)
-            raise
-        await services.files.create(record)
+        limit = services.settings.limits.max_concurrent_uploads_per_tenant
+        async with UploadSlots(services.redis, limit).hold(principal.tenant) as held:
+            if not held:
+                raise RateLimited(
+                    f"Too many concurrent uploads: at most {limit} per tenant. Retry when one has finished.",
+                    code="too_many_concurrent_uploads",
+                    headers={"retry-after": str(UPLOAD_RETRY_AFTER_SECONDS)},
+                )
+            record = await _store(request, services, principal.tenant, boundary)
         return record.to_wire()
 
     @get("/")
@@ -67,8 +68,8 @@ class FilesController(Controller):
         self,
         services: ServicesDep,
         principal: PrincipalDep,
-        purpose: FromQuery[str | None] = None,
-        after: FromQuery[str | None] = None,
+        purpose: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        after: Cursor = None,
         limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 10_000,
         order: FromQuery[Literal["asc", "desc"]] = "desc",
     ) -> FileList:
@@ -104,6 +105,21 @@ class FilesController(Controller):
             raise _not_found(file_id)
         await services.storage.delete(record.storage_key)
         return DeletedFile(id=file_id)
+
+
+async def _store(request: Request[object, object, State], services: Services, tenant: str, boundary: str) -> FileRecord:
+    """Stream the file part to storage and record it; nothing stays in storage when any check fails."""
+    upload = MultipartUpload(request.stream(), boundary)
+    file_id = new_file_id()
+    storage_key = f"files/{file_id}"
+    try:
+        size = await services.storage.write(storage_key, upload.file_chunks())
+        record = _record_for(upload, tenant, file_id, storage_key, size)
+    except BaseException:
+        await services.storage.delete(storage_key)
+        raise
+    await services.files.create(record)
+    return record
 
 
 async def _prefetched(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
