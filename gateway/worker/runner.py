@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
-from gateway.batches import TERMINAL, BatchStatus, Claim, IllegalTransitionError
+from gateway.batches import TERMINAL, BatchStatus, Claim
 from gateway.worker.close import close_batch
 from gateway.worker.context import WorkerContext, log
+from gateway.worker.expire import expire_unvalidated
 from gateway.worker.follow import follow_batch
 from gateway.worker.validate import validate_batch
 
@@ -24,10 +24,7 @@ async def advance(ctx: WorkerContext, claim: Claim) -> None:
         return
     if record.status is BatchStatus.VALIDATING:
         if record.expires_at is not None and time.time() >= record.expires_at:
-            with contextlib.suppress(IllegalTransitionError):
-                await ctx.services.batches.transition(
-                    record.id, BatchStatus.EXPIRED, cause="window ended before validation", now=int(time.time())
-                )
+            await expire_unvalidated(ctx, record)
             await ctx.reschedule(claim, 0)
             return
         await validate_batch(ctx, record, claim)

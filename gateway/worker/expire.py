@@ -1,0 +1,40 @@
+"""A batch whose completion window ended before it was validated: nothing ran, so every line of its input
+goes to the error file as `batch_expired` (the contract: every custom_id exactly once in a terminal batch).
+
+Safe to repeat: the custom_id list is rewritten from the input and the result files reuse planned ids.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
+from gateway.storage import StorageError
+from gateway.worker.context import WorkerContext, job_for
+from gateway.worker.custom_ids import CustomIdRecorder, custom_ids_key
+from gateway.worker.finish import finish_batch
+
+__all__ = ["expire_unvalidated"]
+
+
+async def expire_unvalidated(ctx: WorkerContext, record: BatchRecord) -> None:
+    services = ctx.services
+    input_file = await services.files.get(record.input_file_id, tenant=record.tenant)
+    recorder = CustomIdRecorder(ctx.spool_dir)
+    try:
+        if input_file is None:
+            raise StorageError("input file record missing")
+        async for chunk in services.storage.open_read(input_file.storage_key):
+            recorder.feed(chunk)
+        await recorder.store(services.storage, custom_ids_key(record.id))
+    except StorageError:
+        # The input is gone: there is no list of requests to report, only the status to set.
+        with contextlib.suppress(IllegalTransitionError):
+            await services.batches.transition(
+                record.id, BatchStatus.EXPIRED, cause="window ended before validation", now=int(time.time())
+            )
+        return
+    finally:
+        recorder.discard()
+    await finish_batch(ctx, record, job_for(record, input_file), None, None)
