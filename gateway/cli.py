@@ -81,7 +81,15 @@ def serve(config: str | None, host: str | None, port: int | None, no_worker: boo
     with ExitStack() as stack:
         settings = _with_redis(settings, stack)
         app = create_app(settings, run_worker=not no_worker)
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal; our handler turns that
+        # into a normal exit so the ExitStack still stops the embedded redis-server.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, _exit_cleanly)
         uvicorn.run(app, host=server.host, port=server.port, log_config=None, access_log=False, lifespan="on")
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @main.command()
