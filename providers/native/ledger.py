@@ -1,8 +1,10 @@
 """Per-line bookkeeping in Redis, micro-batched: ops queued while one round trip is in flight go in the next.
 
-Under load this gives one pipelined round trip per up to `max_ops` lines (grants and outcomes alike);
-when idle, a lone op still goes out at once. Round trips are retried through Redis restarts: every op is
-idempotent or errs on the safe side (a repeated grant only burns an attempt; outcomes are HSETNX).
+Under load this gives one pipelined round trip per up to `max_ops` lines, and within it one script call
+per batch and kind (grants, outcomes) rather than one per line: the per-command cost of packing, parsing
+and running a script dominated the executor's CPU before. When idle, a lone op still goes out at once.
+Round trips are retried through Redis restarts: every op is idempotent or errs on the safe side (a
+repeated grant only burns an attempt; outcomes are HSETNX).
 """
 
 from __future__ import annotations
@@ -20,7 +22,46 @@ from providers.native.scripts import CORRECT, RECORD, RESERVE, Script
 
 __all__ = ["Ledger"]
 
-_Op = tuple[Script, list[str], list[str | int | float | bytes], "asyncio.Future[object]"]
+_Arg = str | int | float | bytes
+# An op: the script, its group (a batch id, or the TPM key), its arguments, the caller's future.
+_Op = tuple[Script, str, tuple[_Arg, ...], "asyncio.Future[object]"]
+_Group = tuple[Script, str, list[_Op]]
+
+
+def _keys(script: Script, target: str) -> list[str]:
+    if script is RESERVE:
+        return [keys.native_meta(target), keys.native_results(target), keys.native_attempts(target)]
+    if script is RECORD:
+        return [keys.native_meta(target), keys.native_results(target)]
+    return [target]  # CORRECT: the TPM key itself
+
+
+def _args(script: Script, ops: list[_Op]) -> list[_Arg]:
+    if script is CORRECT:  # corrections add up: one call moves the schedule by their sum
+        return [sum(float(op[2][0]) for op in ops)]
+    return [arg for op in ops for arg in op[2]]
+
+
+def _group(ops: list[_Op]) -> list[_Group]:
+    groups: dict[tuple[Script, str], list[_Op]] = {}
+    for op in ops:
+        groups.setdefault((op[0], op[1]), []).append(op)
+    return [(script, target, members) for (script, target), members in groups.items()]
+
+
+def _settle(script: Script, members: list[_Op], result: object) -> None:
+    per_op = result if script is RESERVE and isinstance(result, list) else [None] * len(members)
+    for op, value in zip(members, per_op, strict=True):
+        if not op[3].done():
+            if isinstance(result, Exception):
+                op[3].set_exception(result)
+            else:
+                op[3].set_result(value)
+
+
+def _retrieve(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()  # a failed correction only skews pacing a little; do not report it as unretrieved
 
 
 class Ledger:
@@ -33,21 +74,21 @@ class Ledger:
 
     async def reserve(self, batch_id: str, custom_id: str) -> int:
         """The attempt number granted, or a negative RESERVE code (done, cancelled, expired, gone)."""
-        keys_ = [keys.native_meta(batch_id), keys.native_results(batch_id), keys.native_attempts(batch_id)]
-        reply = await self._call(RESERVE, keys_, [custom_id])
+        reply = await self._call(RESERVE, batch_id, (custom_id,))
         assert isinstance(reply, int)
         return reply
 
-    async def record(self, batch_id: str, custom_id: str, line: bytes, *, ok: bool) -> None:
-        keys_ = [keys.native_meta(batch_id), keys.native_results(batch_id)]
-        await self._call(RECORD, keys_, [custom_id, line, "completed" if ok else "failed"])
+    def record(self, batch_id: str, custom_id: str, line: bytes, *, ok: bool) -> asyncio.Future[object]:
+        """Queue a line's outcome; the future completes once the round trip carrying it has run."""
+        return self._call(RECORD, batch_id, (custom_id, line, "completed" if ok else "failed"))
 
     async def release(self, batch_id: str) -> None:
         """Give back a granted attempt without an outcome (a retry will ask again, or the line was dropped)."""
-        await self._call(RECORD, [keys.native_meta(batch_id), keys.native_results(batch_id)], ["", "", ""])
+        await self._call(RECORD, batch_id, ("", "", ""))
 
-    async def correct_tokens(self, tpm_key: str, seconds: float) -> None:
-        await self._call(CORRECT, [tpm_key], [seconds])
+    def correct_tokens(self, tpm_key: str, seconds: float) -> None:
+        """Queue a TPM schedule correction; it rides along with the next round trip, nobody waits for it."""
+        self._call(CORRECT, tpm_key, (seconds,)).add_done_callback(_retrieve)
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -56,9 +97,9 @@ class Ledger:
                 await self._task
             self._task = None
 
-    def _call(self, script: Script, keys_: list[str], args: list[str | int | float | bytes]) -> asyncio.Future[object]:
+    def _call(self, script: Script, target: str, args: tuple[_Arg, ...]) -> asyncio.Future[object]:
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self._queue.append((script, keys_, args, future))
+        self._queue.append((script, target, args, future))
         self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush_forever())
@@ -70,32 +111,30 @@ class Ledger:
             self._wake.clear()
             while self._queue:
                 ops, self._queue = self._queue[: self._max_ops], self._queue[self._max_ops :]
-                await self._execute(ops)
+                await self._execute(_group(ops))
 
-    async def _execute(self, ops: list[_Op]) -> None:
+    async def _execute(self, groups: list[_Group]) -> None:
         delay = 0.05
-        while ops:
+        while groups:
             try:
-                ops = await self._round_trip(ops)
+                groups = await self._round_trip(groups)
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 await asyncio.sleep(delay)  # Redis is restarting; every op is safe to send again
                 delay = min(delay * 2, 1.0)
 
-    async def _round_trip(self, ops: list[_Op]) -> list[_Op]:
-        """Run `ops` in one pipeline; return those to run again (scripts flushed by a Redis restart)."""
+    async def _round_trip(self, groups: list[_Group]) -> list[_Group]:
+        """Run `groups` in one pipeline; return those to run again (scripts flushed by a Redis restart)."""
         pipe = self._redis.pipeline(transaction=False)
-        for script, keys_, args, _ in ops:
-            pipe.evalsha(script.sha, len(keys_), *keys_, *args)
+        for script, target, members in groups:
+            keys_ = _keys(script, target)
+            pipe.evalsha(script.sha, len(keys_), *keys_, *_args(script, members))
         results = await pipe.execute(raise_on_error=False)
-        again: list[_Op] = []
-        for op, result in zip(ops, results, strict=True):
+        again: list[_Group] = []
+        for group, result in zip(groups, results, strict=True):
             if isinstance(result, NoScriptError):
-                again.append(op)
-            elif not op[3].done():
-                if isinstance(result, Exception):
-                    op[3].set_exception(result)
-                else:
-                    op[3].set_result(result)
-        for script in {op[0] for op in again}:
+                again.append(group)
+            else:
+                _settle(group[0], group[2], result)
+        for script in {group[0] for group in again}:
             await self._redis.script_load(script.source)
         return again

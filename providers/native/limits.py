@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 
 import redis.asyncio as aioredis
@@ -78,27 +79,46 @@ class RateLimiter:
 
 class AdaptiveLimit:
     """Concurrency limit with AIMD: halve on overload (at most once a second), grow by ~1 per window of
-    successes, never above the configured maximum."""
+    successes, never above the configured maximum.
+
+    A counter with a FIFO of waiting futures, not a Condition: a free slot is taken without suspending,
+    and a release hands its slot straight to the oldest waiter (no wake-everyone-and-recheck)."""
 
     def __init__(self, maximum: int) -> None:
         self.maximum = maximum
         self.limit = float(maximum)
         self.in_use = 0
-        self._cond = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._last_cut = float("-inf")
 
     async def acquire(self) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.in_use < int(self.limit))
+        if self.in_use < int(self.limit) and not self._waiters:
             self.in_use += 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as we were cancelled: give it back
+            raise
 
-    async def release(self) -> None:
-        async with self._cond:
-            self.in_use -= 1
-            self._cond.notify(max(1, int(self.limit) - self.in_use))
+    def release(self) -> None:
+        self.in_use -= 1
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        while self._waiters and self.in_use < int(self.limit):
+            future = self._waiters.popleft()
+            if not future.done():  # a cancelled waiter is skipped
+                self.in_use += 1
+                future.set_result(None)
 
     def on_success(self) -> None:
         self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+        if self._waiters:
+            self._hand_over()
 
     def on_overload(self) -> None:
         now = time.monotonic()

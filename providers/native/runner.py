@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+from typing import NamedTuple
 
 from providers.config import ProviderSettings
 from providers.native.ledger import Ledger
@@ -13,7 +14,7 @@ from providers.native.lines import ChunkLine, error_envelope, failure_line, resp
 from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
 from providers.native.tuning import NativeTuning
 
-__all__ = ["LineRunner"]
+__all__ = ["LineRunner", "Retry", "Step"]
 
 _LOST_ATTEMPTS = "The request was not answered within the allowed attempts (some were lost to worker restarts)."
 _MALFORMED = "The upstream answered with a success status but a body that is not a JSON object."
@@ -29,6 +30,14 @@ def outcome_line(custom_id: str, attempt: Attempt) -> tuple[bytes, bool]:
             return response_line(custom_id, attempt.status, request_id, attempt.body), True
         return failure_line(custom_id, "malformed_response", _MALFORMED), False
     return response_line(custom_id, attempt.status, request_id, error_envelope(attempt.status, attempt.body)), False
+
+
+class Retry(NamedTuple):
+    delay: float  # seconds of backoff before the next attempt
+    last: Attempt  # reported if the next grant finds the attempts used up
+
+
+Step = Retry | asyncio.Future[object] | None
 
 
 def _retryable(attempt: Attempt) -> bool:
@@ -52,36 +61,42 @@ class LineRunner:
         self._limit = limit
         self._upstream = upstream
         self.gate = UpstreamGate()
-        self._background: set[asyncio.Future[None]] = set()
+
+    async def step(self, batch_id: str, endpoint: str, line: ChunkLine, last: Attempt | None) -> Step:
+        """One attempt at `line`: a Retry (when to try again is the caller's business, so a line in backoff
+        holds no worker), the future of its outcome's recording (done once it is in Redis), or None when
+        there was nothing to send."""
+        await self._limit.acquire()
+        try:
+            granted = await self._ledger.reserve(batch_id, line.custom_id)
+            if granted < 0:
+                return None  # done elsewhere, cancelled, expired or cleaned up: nothing to send
+            if granted > self._max_attempts:
+                return self._record_exhausted(batch_id, line.custom_id, last)
+            attempt = await self._send(endpoint, line)
+        finally:
+            self._limit.release()
+        if not _retryable(attempt) or granted >= self._max_attempts:
+            text, ok = outcome_line(line.custom_id, attempt)
+            return self._ledger.record(batch_id, line.custom_id, text, ok=ok)
+        await self._ledger.release(batch_id)
+        return Retry(self._backoff(granted, attempt), attempt)
 
     async def run(self, batch_id: str, endpoint: str, line: ChunkLine) -> None:
+        """Every attempt of `line` in a row, until its outcome is recorded (for one-off callers)."""
         last: Attempt | None = None
-        while True:
-            await self._limit.acquire()
-            try:
-                granted = await self._ledger.reserve(batch_id, line.custom_id)
-                if granted < 0:
-                    return  # done elsewhere, cancelled, expired or cleaned up: nothing to send
-                if granted > self._max_attempts:
-                    await self._record_exhausted(batch_id, line.custom_id, last)
-                    return
-                attempt = await self._send(endpoint, line)
-            finally:
-                await self._limit.release()
-            if not _retryable(attempt) or granted >= self._max_attempts:
-                text, ok = outcome_line(line.custom_id, attempt)
-                await self._ledger.record(batch_id, line.custom_id, text, ok=ok)
-                return
-            await self._ledger.release(batch_id)
-            await asyncio.sleep(self._backoff(granted, attempt))
-            last = attempt
+        while isinstance(step := await self.step(batch_id, endpoint, line, last), Retry):
+            await asyncio.sleep(step.delay)
+            last = step.last
+        if step is not None:
+            await step
 
-    async def _record_exhausted(self, batch_id: str, custom_id: str, last: Attempt | None) -> None:
+    def _record_exhausted(self, batch_id: str, custom_id: str, last: Attempt | None) -> asyncio.Future[object]:
         if last is None:
             text, ok = failure_line(custom_id, "request_failed", _LOST_ATTEMPTS), False
         else:
             text, ok = outcome_line(custom_id, last)
-        await self._ledger.record(batch_id, custom_id, text, ok=ok)
+        return self._ledger.record(batch_id, custom_id, text, ok=ok)
 
     async def _send(self, endpoint: str, line: ChunkLine) -> Attempt:
         await self.gate.wait()
@@ -102,10 +117,7 @@ class LineRunner:
         tpm_key = self._limiter.tpm_key
         if tpm_key is not None and attempt.total_tokens and attempt.total_tokens != estimate:
             # Queued with the next bookkeeping round trip; the line does not wait for it.
-            correction = self._ledger.correct_tokens(tpm_key, self._limiter.correction(attempt.total_tokens, estimate))
-            task = asyncio.ensure_future(correction)
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._ledger.correct_tokens(tpm_key, self._limiter.correction(attempt.total_tokens, estimate))
 
     def _backoff(self, granted: int, attempt: Attempt) -> float:
         base: float = min(self._tuning.backoff_cap_seconds, self._tuning.backoff_base_seconds * 2 ** (granted - 1))

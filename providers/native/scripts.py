@@ -45,30 +45,49 @@ return redis.call('HMGET', KEYS[1], 'closed', 'total', 'completed', 'failed')
 
 # Invariant: an attempt is granted only for a line without an outcome in a live, uncancelled, unexpired
 # batch, and every grant is counted (so no line is sent more than max_attempts times, whatever crashes).
-# KEYS: meta, results, attempts. ARGV: custom_id. Returns the attempt number, or -1 done, -2 cancelled or
-# closed, -3 expired, -4 batch gone.
+# Many lines of one batch per call (the executor's bookkeeping is micro-batched).
+# KEYS: meta, results, attempts. ARGV: custom_id, ... Returns, per custom_id, the attempt number, or -1 done,
+# -2 cancelled or closed, -3 expired, -4 batch gone.
 RESERVE = Script("""
-if redis.call('EXISTS', KEYS[1]) == 0 then return -4 end
+local out = {}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  for i = 1, #ARGV do out[i] = -4 end
+  return out
+end
 local m = redis.call('HMGET', KEYS[1], 'cancelled_at', 'closed', 'expires_at')
-if m[1] or m[2] then return -2 end
-if tonumber(m[3]) <= tonumber(redis.call('TIME')[1]) then return -3 end
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -1 end
-redis.call('HINCRBY', KEYS[1], 'inflight', 1)
-return redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+local refused = 0
+if m[1] or m[2] then refused = -2 elseif tonumber(m[3]) <= tonumber(redis.call('TIME')[1]) then refused = -3 end
+local granted = 0
+for i = 1, #ARGV do
+  if refused ~= 0 then out[i] = refused
+  elseif redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then out[i] = -1
+  else
+    out[i] = redis.call('HINCRBY', KEYS[3], ARGV[i], 1)
+    granted = granted + 1
+  end
+end
+if granted > 0 then redis.call('HINCRBY', KEYS[1], 'inflight', granted) end
+return out
 """)
 
 # Invariant: a line's outcome is written once and its counter moves with that first write only; nothing
 # is written into a closed (finished) or cleaned-up batch. An empty line only releases the in-flight grant.
-# KEYS: meta, results. ARGV: custom_id, line, counter field ('completed' | 'failed').
+# Many lines of one batch per call. KEYS: meta, results. ARGV: (custom_id, line, counter field
+# 'completed' | 'failed') repeated. Returns how many outcomes were written.
 RECORD = Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], 'inflight', -1)
-if ARGV[2] == '' or redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
-if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 1 then
-  redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
-  return 1
+redis.call('HINCRBY', KEYS[1], 'inflight', -(#ARGV / 3))
+if redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
+local written, completed, failed = 0, 0, 0
+for i = 1, #ARGV, 3 do
+  if ARGV[i + 1] ~= '' and redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 then
+    written = written + 1
+    if ARGV[i + 2] == 'completed' then completed = completed + 1 else failed = failed + 1 end
+  end
 end
-return 0
+if completed > 0 then redis.call('HINCRBY', KEYS[1], 'completed', completed) end
+if failed > 0 then redis.call('HINCRBY', KEYS[1], 'failed', failed) end
+return written
 """)
 
 # Invariant (GCRA, no burst allowance): consecutive sends are at least one interval apart for RPM, and a

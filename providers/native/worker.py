@@ -3,6 +3,11 @@
 A chunk entry stays pending (unacknowledged) while its lines run; a live worker renews it with a
 heartbeat (XCLAIM … JUSTID resets the idle time), and XAUTOCLAIM hands the entries of a dead worker to
 a live one after `claim_idle_seconds`. Lines already recorded are skipped on the rerun (RESERVE says so).
+
+Lines run on a fixed pool of `max_concurrency` consumer coroutines fed by one queue, not a task per line:
+a line in backoff is put back on the queue by a timer, and a finished line's outcome is recorded in the
+background (its chunk is acknowledged only once every outcome is in Redis), so a consumer is always
+either sending or waiting for work.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from providers import keys
 from providers.base import BlobStore
 from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
-from providers.native.runner import LineRunner
+from providers.native.runner import LineRunner, Retry
+from providers.native.transport import Attempt
 from providers.native.tuning import NativeTuning
 
 __all__ = ["ChunkWorker"]
@@ -29,6 +35,32 @@ __all__ = ["ChunkWorker"]
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 _chunk_decoder = msgspec.json.Decoder(ChunkLine)
 _Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+class _Chunk:
+    """The lines of one claimed stream entry still to finish; `done` resolves when none are left."""
+
+    __slots__ = ("batch_id", "done", "endpoint", "remaining")
+
+    def __init__(self, batch_id: str, endpoint: str, lines: int) -> None:
+        self.batch_id, self.endpoint, self.remaining = batch_id, endpoint, lines
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def line_done(self, recorded: asyncio.Future[object] | None = None) -> None:
+        if recorded is not None and not recorded.cancelled() and (error := recorded.exception()) is not None:
+            self.fail(error)
+            return
+        self.remaining -= 1
+        if self.remaining <= 0 and not self.done.done():
+            self.done.set_result(None)
+
+    def fail(self, error: BaseException) -> None:
+        """A line could not be run or recorded: the chunk is not acknowledged, so it is run again later."""
+        if not self.done.done():
+            self.done.set_exception(error)
+
+
+_Item = tuple[_Chunk, ChunkLine, Attempt | None]
 
 
 class ChunkWorker:
@@ -50,24 +82,28 @@ class ChunkWorker:
         self._limit = limit
         self._tuning = tuning
         self._active: dict[bytes, asyncio.Task[None]] = {}
-        self._pending_lines = 0
-        self._line_done = asyncio.Event()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._taken = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
+        consumers = [asyncio.create_task(self._consume()) for _ in range(self._limit.maximum)]
         heartbeat = asyncio.create_task(self._heartbeat(stop))
         try:
             await self._claim_loop(stop)
         finally:
             heartbeat.cancel()
             await self._drain()
+            for consumer in consumers:
+                consumer.cancel()
+            await asyncio.gather(*consumers, return_exceptions=True)
 
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         next_sweep = 0.0
         while not stop.is_set():
-            if self._pending_lines >= 2 * max(1, int(self._limit.limit)):
-                self._line_done.clear()
+            if self._queue.qsize() >= max(1, int(self._limit.limit)):  # enough queued to refill every slot
+                self._taken.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._line_done.wait(), 0.2)
+                    await asyncio.wait_for(self._taken.wait(), 0.2)
                 continue
             try:
                 if time.monotonic() >= next_sweep:
@@ -115,25 +151,40 @@ class ChunkWorker:
                 raise
 
     async def _run_chunk(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
-        batch_id, endpoint = fields[b"batch_id"].decode(), fields[b"endpoint"].decode()
         try:
             data = b"".join([part async for part in self._blobs.open_read(fields[b"key"].decode())])
         except FileNotFoundError:
             data = b""  # the batch was cleaned up; nothing left to run
         lines = _chunk_decoder.decode_lines(data)
-        self._pending_lines += len(lines)
+        chunk = _Chunk(fields[b"batch_id"].decode(), fields[b"endpoint"].decode(), len(lines))
         try:
-            await asyncio.gather(*(self._run_line(batch_id, endpoint, line) for line in lines))
+            for line in lines:
+                self._queue.put_nowait((chunk, line, None))
+            if lines:
+                await chunk.done
             await self._ack(entry_id)
+        except Exception:  # noqa: S110 - not acknowledged: the entry stays pending and is reclaimed
+            pass
         finally:
             self._active.pop(entry_id, None)
 
-    async def _run_line(self, batch_id: str, endpoint: str, line: ChunkLine) -> None:
-        try:
-            await self._runner.run(batch_id, endpoint, line)
-        finally:
-            self._pending_lines -= 1
-            self._line_done.set()
+    async def _consume(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            item = await self._queue.get()
+            self._taken.set()
+            chunk, line, last = item
+            try:
+                step = await self._runner.step(chunk.batch_id, chunk.endpoint, line, last)
+            except Exception as exc:  # the chunk is retried as a whole, the consumer lives on
+                chunk.fail(exc)
+                continue
+            if isinstance(step, Retry):
+                loop.call_later(step.delay, self._queue.put_nowait, (chunk, line, step.last))
+            elif step is None:
+                chunk.line_done()
+            else:
+                step.add_done_callback(chunk.line_done)
 
     async def _ack(self, entry_id: bytes) -> None:
         while True:
