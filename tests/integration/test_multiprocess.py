@@ -1,5 +1,6 @@
 """Scale-out on one machine: two API replicas and two workers (separate `batchgate` processes) on one Redis
-and one storage directory, batches on a simulated DeepSeek upstream and on the native executor.
+and one storage (a shared local directory, or a bucket on an S3-compatible server), batches on a simulated
+DeepSeek upstream and on the native executor.
 
 A worker is SIGKILLed mid-run and replaced; another gets SIGTERM and must exit cleanly. Every batch still
 completes with every custom_id exactly once, one upstream batch per gateway batch, and one settlement.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ import openai
 import pytest
 
 from tests.conftest import TENANT_KEYS
+from tests.integration.storage.s3_server import S3Server
 from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
 from tests.support.ports import free_port
 from tests.support.processes import BatchgateProcess
@@ -29,6 +32,8 @@ CONFIG = """
 data_dir = "{data_dir}"
 [redis]
 url = "{redis_url}"
+[storage]
+url = "{storage_url}"
 [batches]
 lease_seconds = 2.0
 [[tenants]]
@@ -73,22 +78,38 @@ def upstreams() -> Iterator[tuple[BatchUpstream, RealtimeUpstream]]:
     local.stop()
 
 
+@pytest.fixture(params=["local", "s3"])
+def storage(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
+    """The shared storage: a local directory, or a bucket on the S3-compatible test server."""
+    if request.param == "local":
+        return "", {}
+    server: S3Server = request.getfixturevalue("s3_server")
+    bucket = f"mp-{uuid.uuid4().hex[:10]}"
+    server.client().create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/batchgate", server.environ
+
+
 @pytest.fixture
 def cluster(
-    tmp_path: Path, redis_url: str, upstreams: tuple[BatchUpstream, RealtimeUpstream]
+    tmp_path: Path,
+    redis_url: str,
+    upstreams: tuple[BatchUpstream, RealtimeUpstream],
+    storage: tuple[str, dict[str, str]],
 ) -> Iterator[dict[str, object]]:
     deepseek, local = upstreams
+    storage_url, storage_env = storage
     config = tmp_path / "batchgate.toml"
     config.write_text(
         CONFIG.format(
             data_dir=tmp_path / "data",
+            storage_url=storage_url,
             redis_url=redis_url,
             alpha_key=TENANT_KEYS["alpha"],
             deepseek_url=deepseek.base_url,
             local_url=local.base_url,
         )
     )
-    env = {"MP_DEEPSEEK_KEY": "sk-mp-ds", "MP_LOCAL_KEY": "sk-mp-local"}
+    env = {"MP_DEEPSEEK_KEY": "sk-mp-ds", "MP_LOCAL_KEY": "sk-mp-local", **storage_env}
     processes: list[BatchgateProcess] = []
 
     def spawn(kind: str, index: int) -> BatchgateProcess:

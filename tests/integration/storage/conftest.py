@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,6 @@ from gateway.storage_s3 import S3Storage
 from tests.integration.storage.s3_server import S3Server
 
 SMALL_PART = 5 * 1024 * 1024  # S3's minimum part size, so a test object spans several parts cheaply
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    server = S3Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
