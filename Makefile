@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: bootstrap run test test-slow lint bench clean
+.PHONY: bootstrap run test test-slow lint bench chaos clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -27,3 +27,6 @@ bench: bootstrap  ## benchmarks in tests/benchmarks, printing their figures
 
 clean:
 	rm -rf $(VENV) .batchgate .pytest_cache .mypy_cache .ruff_cache
+
+chaos: bootstrap  ## seeded chaos rounds (CHAOS_SEED=1 CHAOS_ROUNDS=3): kills, Redis restarts, upstream faults, disk full
+	CHAOS_SEED=$${CHAOS_SEED:-1} CHAOS_ROUNDS=$${CHAOS_ROUNDS:-3} $(BIN)/pytest -m slow -s tests/chaos $(ARGS)
