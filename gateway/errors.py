@@ -11,6 +11,7 @@ import msgspec
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "ClientClosedRequest",
     "ErrorBody",
     "ErrorEnvelope",
     "InvalidRequest",
@@ -61,6 +62,13 @@ class ApiError(Exception):
 
 class InvalidRequest(ApiError):
     status_code = 400
+
+
+class ClientClosedRequest(ApiError):
+    """The client went away mid-request: nobody reads the answer; the status (nginx's 499) keeps it out of 5xx."""
+
+    status_code = 499
+    default_code = "client_closed_request"
 
 
 class AuthenticationError(ApiError):

@@ -13,7 +13,11 @@ __all__ = ["configure_logging"]
 def configure_logging(level: str = "info", *, json: bool | None = None) -> None:
     render_json = (not sys.stderr.isatty()) if json is None else json
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if render_json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if render_json
+        # Plain tracebacks: structlog's default rich formatter prints each frame's locals, which hold request
+        # headers (bearer keys) and provider clients (their keys) — secrets never belong in a log.
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[

@@ -23,6 +23,7 @@ from gateway.batches import (
 )
 from gateway.errors import InvalidRequest, NotFound, RateLimited
 from gateway.http.batch_requests import CreateBatchRequest, decode_create_request
+from gateway.http.bodies import read_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.ids import new_batch_id
 from gateway.services import Services
@@ -51,7 +52,7 @@ class BatchesController(Controller):
     async def create(
         self, request: Request[object, object, State], services: ServicesDep, principal: PrincipalDep
     ) -> BatchObject:
-        params = decode_create_request(await request.body())
+        params = decode_create_request(await read_body(request))
         record = await _new_record(services, principal, params)
         limit = services.settings.limits.max_batches_in_flight_per_tenant
         try:

@@ -16,6 +16,7 @@ from gateway.errors import InvalidRequest, NotFound, PayloadTooLarge, RateLimite
 from gateway.files.leases import UploadSlots
 from gateway.files.records import UPLOAD_PURPOSES, DeletedFile, FileList, FileObject, FileRecord
 from gateway.files.upload import MAX_BATCH_FILE_BYTES, MAX_FILE_BYTES, MultipartUpload
+from gateway.http.bodies import stream_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.ids import new_file_id
 from gateway.services import Services
@@ -109,7 +110,7 @@ class FilesController(Controller):
 
 async def _store(request: Request[object, object, State], services: Services, tenant: str, boundary: str) -> FileRecord:
     """Stream the file part to storage and record it; nothing stays in storage when any check fails."""
-    upload = MultipartUpload(request.stream(), boundary)
+    upload = MultipartUpload(stream_body(request), boundary)
     file_id = new_file_id()
     storage_key = f"files/{file_id}"
     try:
