@@ -21,10 +21,24 @@ Generic code never branches on a provider's name or kind: differences live in th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
+
+from accounting.metrics import UpstreamOutcome
+
+# Told of every upstream HTTP call: (provider name, outcome, seconds). The gateway passes its metrics here.
+UpstreamObserver = Callable[[str, UpstreamOutcome, float], None]
+
+
+def outcome_of_status(status: int) -> UpstreamOutcome:
+    if status == 429:
+        return "http_429"
+    if status >= 500:
+        return "http_5xx"
+    return "http_4xx" if status >= 400 else "ok"
+
 
 __all__ = [
     "BatchError",
@@ -37,6 +51,8 @@ __all__ = [
     "ProviderError",
     "Running",
     "SelfExecuting",
+    "UpstreamObserver",
+    "outcome_of_status",
 ]
 
 

@@ -23,7 +23,13 @@ async def run_worker(services: Services, stop: asyncio.Event, *, providers: Prov
     """Run the worker loop until `stop` is set; providers are built from settings unless given."""
     settings = services.settings
     owned = providers is None
-    provider_set = providers or build_providers(settings, services.redis, services.storage, worker_id=new_worker_id())
+    provider_set = providers or build_providers(
+        settings,
+        services.redis,
+        services.storage,
+        worker_id=new_worker_id(),
+        observe=services.metrics.observe_upstream,
+    )
     ctx = WorkerContext(
         services=services,
         providers=provider_set,

@@ -8,29 +8,37 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from gateway.settings import Settings
 from providers import native, openai_batch
-from providers.base import BlobStore, Provider
+from providers.base import BlobStore, Provider, UpstreamObserver
 from providers.config import ProviderSettings
 
 __all__ = ["ProviderSet", "build_providers"]
 
-_Factory = Callable[[str, ProviderSettings, aioredis.Redis, BlobStore, str | None, str], Provider]
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every provider of one process may use."""
+
+    redis: aioredis.Redis
+    blobs: BlobStore
+    worker_id: str
+    observe: UpstreamObserver | None
 
 
-def _openai_batch(
-    name: str, settings: ProviderSettings, _redis: aioredis.Redis, blobs: BlobStore, key: str | None, _worker: str
-) -> Provider:
-    return openai_batch.build(name, settings, blobs, key)
+_Factory = Callable[[str, ProviderSettings, str | None, _Shared], Provider]
 
 
-def _native(
-    name: str, settings: ProviderSettings, redis: aioredis.Redis, blobs: BlobStore, key: str | None, worker: str
-) -> Provider:
-    return native.build(name, settings, redis, blobs, key, worker)
+def _openai_batch(name: str, settings: ProviderSettings, key: str | None, shared: _Shared) -> Provider:
+    return openai_batch.build(name, settings, shared.blobs, key, shared.observe)
+
+
+def _native(name: str, settings: ProviderSettings, key: str | None, shared: _Shared) -> Provider:
+    return native.build(name, settings, shared.redis, shared.blobs, key, shared.worker_id)
 
 
 _FACTORIES: Mapping[str, _Factory] = {"openai_batch": _openai_batch, "native": _native}
@@ -59,13 +67,13 @@ def build_providers(
     blobs: BlobStore,
     *,
     worker_id: str,
+    observe: UpstreamObserver | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ProviderSet:
     env = os.environ if environ is None else environ
+    shared = _Shared(redis=redis, blobs=blobs, worker_id=worker_id, observe=observe)
     providers = {
-        name: _FACTORIES[config.kind](
-            name, config, redis, blobs, env.get(config.api_key_env) if config.api_key_env else None, worker_id
-        )
+        name: _FACTORIES[config.kind](name, config, env.get(config.api_key_env) if config.api_key_env else None, shared)
         for name, config in settings.providers.items()
     }
     return ProviderSet(providers)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.base import BlobStore, Provider
+from providers.base import BlobStore, Provider, UpstreamObserver
 from providers.config import ProviderSettings
 from providers.openai_batch.provider import OpenAIBatchProvider
 from providers.openai_batch.retry import RetryPolicy
@@ -10,6 +10,12 @@ from providers.openai_batch.retry import RetryPolicy
 __all__ = ["OpenAIBatchProvider", "RetryPolicy", "build"]
 
 
-def build(name: str, settings: ProviderSettings, blobs: BlobStore, api_key: str | None) -> Provider:
-    """The gateway's factory for `kind = "openai_batch"` providers."""
-    return OpenAIBatchProvider(name, settings, blobs, api_key)
+def build(
+    name: str,
+    settings: ProviderSettings,
+    blobs: BlobStore,
+    api_key: str | None,
+    observe: UpstreamObserver | None = None,
+) -> Provider:
+    """The gateway's factory for `kind = "openai_batch"` providers; `observe` hears of every upstream call."""
+    return OpenAIBatchProvider(name, settings, blobs, api_key, observe=observe)

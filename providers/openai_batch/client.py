@@ -7,6 +7,7 @@ attempts inside the call are used up; non-retryable for auth failures and other 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterable, Callable
 from typing import Any
 
@@ -14,7 +15,8 @@ import httpx
 import msgspec
 import structlog
 
-from providers.base import ProviderError
+from accounting.metrics import UpstreamOutcome
+from providers.base import ProviderError, UpstreamObserver, outcome_of_status
 from providers.config import ProviderSettings
 from providers.openai_batch.auth import HostBearer
 from providers.openai_batch.limiter import RateLimiter
@@ -43,9 +45,16 @@ _error_decoder = msgspec.json.Decoder(_ErrorEnvelope)
 
 class Upstream:
     def __init__(
-        self, name: str, settings: ProviderSettings, api_key: str | None, client: httpx.AsyncClient, policy: RetryPolicy
+        self,
+        name: str,
+        settings: ProviderSettings,
+        api_key: str | None,
+        client: httpx.AsyncClient,
+        policy: RetryPolicy,
+        observe: UpstreamObserver | None = None,
     ) -> None:
         self.name, self.settings, self.policy = name, settings, policy
+        self._observe = observe
         self._client = client
         self._base = settings.base_url.rstrip("/")
         self._auth = HostBearer(api_key, settings.base_url) if api_key else None
@@ -85,10 +94,14 @@ class Upstream:
             try:
                 await self._limiter.acquire()
                 async with self._slots:
+                    started = time.perf_counter()
                     response = await self._client.send(request, auth=self._auth, stream=stream)
             except httpx.TransportError as exc:  # timeouts, refused and reset connections
+                timed_out = isinstance(exc, httpx.TimeoutException)
+                self._record("timeout" if timed_out else "connection_error", started)
                 problem, delay = type(exc).__name__, backoff_delay(self.policy, attempt)
             else:
+                self._record(outcome_of_status(response.status_code), started)
                 if response.status_code < 400:
                     return response
                 problem, delay = await self._classify(response, attempt)
@@ -97,6 +110,10 @@ class Upstream:
             _log.info("upstream_retry", provider=self.name, path=path, problem=problem, delay=round(delay, 3))
             await asyncio.sleep(delay)
         raise ProviderError(f"provider {self.name!r}: {method} {path} failed: {problem}", retryable=True)
+
+    def _record(self, outcome: UpstreamOutcome, started: float) -> None:
+        if self._observe is not None:
+            self._observe(self.name, outcome, time.perf_counter() - started)
 
     async def _classify(self, response: httpx.Response, attempt: int) -> tuple[str, float]:
         """(problem, delay) for a retryable answer; raises for the others."""

@@ -9,7 +9,7 @@ import httpx
 import msgspec
 import structlog
 
-from providers.base import BatchJob, BlobStore, PollOutcome, ProviderError
+from providers.base import BatchJob, BlobStore, PollOutcome, ProviderError, UpstreamObserver
 from providers.config import ProviderSettings
 from providers.openai_batch.aggregate import apply_view, outcome
 from providers.openai_batch.api import UpstreamApi
@@ -38,6 +38,7 @@ class OpenAIBatchProvider:
     def __init__(
         self, name: str, settings: ProviderSettings, blobs: BlobStore, api_key: str | None, *,
         client: httpx.AsyncClient | None = None, retry: RetryPolicy | None = None,
+        observe: UpstreamObserver | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.settings = settings
@@ -46,7 +47,7 @@ class OpenAIBatchProvider:
         limits = httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=16)
         self._client = client or httpx.AsyncClient(timeout=TIMEOUT_CALL, limits=limits, follow_redirects=False)
         policy = retry or RetryPolicy(attempts=settings.max_attempts)
-        self._api = UpstreamApi(Upstream(name, settings, api_key, self._client, policy))
+        self._api = UpstreamApi(Upstream(name, settings, api_key, self._client, policy, observe))
 
     def __repr__(self) -> str:
         return f"OpenAIBatchProvider(name={self.name!r}, base_url={self.settings.base_url!r})"

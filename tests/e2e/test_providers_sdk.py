@@ -7,9 +7,11 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 
+import httpx
 import msgspec
 import openai
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.settings import ModelRoute, Settings
 from providers.config import ProviderSettings
@@ -118,7 +120,7 @@ def upstream_usage(upstream: BatchUpstream) -> tuple[int, int, int]:
 
 
 def test_deepseek_batch_mirrors_usage_and_sends_only_the_provider_key(
-    sdk: openai.OpenAI, deepseek: BatchUpstream
+    sdk: openai.OpenAI, deepseek: BatchUpstream, routed: GatewayServer
 ) -> None:
     ids = [f"q{i}" for i in range(12)]
     done = run(sdk, [line(i, model="deepseek-chat") for i in ids], "/v1/chat/completions")
@@ -132,6 +134,14 @@ def test_deepseek_batch_mirrors_usage_and_sends_only_the_provider_key(
     output = sdk.files.retrieve(done.output_file_id or "")
     assert output.purpose == "batch_output"
     assert output.id.startswith("file-")  # never an upstream id
+    metrics = httpx.get(f"{routed.root_url}/metrics").text
+    upstream_calls = {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "batchgate_upstream_requests_total" and sample.labels["provider"] == "deepseek"
+    }
+    assert upstream_calls["ok"] >= 3  # at least upload, create and one poll
 
 
 def test_deepinfra_quirks_model_rewrite_and_failed_lines(sdk: openai.OpenAI, deepinfra: BatchUpstream) -> None:
