@@ -41,6 +41,9 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = open_services(settings)
         app.state.services = services
+        removed = await services.storage.sweep_partials()  # leftovers of uploads whose process died
+        if removed:
+            log.info("partial_uploads_removed", count=removed)
         stop = asyncio.Event()
         snapshot = StatusSnapshot()
         services.registry.register(StatusGaugeCollector(snapshot))

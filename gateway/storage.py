@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
+import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
@@ -49,7 +51,8 @@ class LocalStorage:
 
     async def write(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         path = self._path(key)
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        # The writer's host and pid are in the name, so a sweep can tell a dead writer's leftovers.
+        temporary = path.with_name(f".{path.name}.{_WRITER}.{uuid.uuid4().hex}.part")
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         handle = await asyncio.to_thread(temporary.open, "wb")
         written = 0
@@ -71,6 +74,11 @@ class LocalStorage:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self._path(key).exists)
 
+    async def sweep_partials(self, max_age_seconds: float = 6 * 3600) -> int:
+        """Delete temporary files of writes that can never finish: their writer (on this host) is dead, or
+        they are older than any upload can take. Returns how many were removed."""
+        return await asyncio.to_thread(_sweep_partials, self.root, max_age_seconds)
+
     async def check_writable(self) -> bool:
         """For readiness: can we create and remove a file under the root right now?"""
         probe = self.root / f".ready-{uuid.uuid4().hex}"
@@ -81,6 +89,32 @@ class LocalStorage:
         except OSError:
             return False
         return True
+
+
+_HOST = socket.gethostname().replace(".", "_")
+_WRITER = f"{_HOST}-{os.getpid()}"
+
+
+def _writer_is_dead(name: str) -> bool:
+    """`.<object>.<host>-<pid>.<uuid>.part`: dead when written on this host by a pid that no longer runs."""
+    parts = name.rsplit(".", 3)
+    host, _, pid = parts[-3].rpartition("-") if len(parts) == 4 else ("", "", "")
+    if host != _HOST or not pid.isdigit():
+        return False
+    return not Path(f"/proc/{pid}").exists()
+
+
+def _sweep_partials(root: Path, max_age_seconds: float) -> int:
+    removed = 0
+    cutoff = time.time() - max_age_seconds
+    for path in root.rglob(".*.part"):
+        try:
+            if _writer_is_dead(path.name) or path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # its writer finished or removed it meanwhile
+    return removed
 
 
 def _flush_and_close(handle: BinaryIO) -> None:

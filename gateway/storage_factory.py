@@ -36,6 +36,10 @@ class Storage(BlobStore, Protocol):
         """True when an object can be created and removed right now (readiness)."""
         ...
 
+    async def sweep_partials(self, max_age_seconds: float = ...) -> int:
+        """Remove leftovers of writes whose writer died; returns the count."""
+        ...
+
 
 def open_storage(settings: Settings, environ: Mapping[str, str] | None = None) -> Storage:
     """The backend `settings.storage.url` names; `environ` defaults to the process environment."""

@@ -102,6 +102,11 @@ class S3Storage:
             raise StorageError(f"checking object {key!r} failed: {type(exc).__name__}") from exc
         return True
 
+    async def sweep_partials(self, max_age_seconds: float = 6 * 3600) -> int:
+        """Nothing to do here: an unfinished multipart upload is invisible, and the bucket's
+        `AbortIncompleteMultipartUpload` lifecycle rule removes it (see deploy/README.md)."""
+        return 0
+
     async def check_writable(self) -> bool:
         """For readiness: can we put and delete a small object right now (within `probe_timeout`)?"""
         probe = f".ready-{uuid.uuid4().hex}"

@@ -20,6 +20,7 @@ from providers.base import SelfExecuting
 __all__ = ["Worker"]
 
 SWEEP_SECONDS = 5.0
+PARTIALS_SWEEP_SECONDS = 600.0  # walks the whole storage tree, so less often than the other sweeps
 IDLE_SECONDS = 0.2
 RESYNC_AFTER_SECONDS = 60
 _SWEEP_LIMIT = 500
@@ -32,6 +33,7 @@ class Worker:
         self._concurrency = concurrency
         self._grace = grace_seconds
         self._steps: set[asyncio.Task[None]] = set()
+        self._partials_swept_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         executors = [
@@ -117,6 +119,9 @@ class Worker:
                 if await services.schedule.due_at(batch_id) is None:
                     await services.schedule.add(batch_id, now * 1000)
         await self._expire_files(now)
+        if time.monotonic() - self._partials_swept_at > PARTIALS_SWEEP_SECONDS:
+            self._partials_swept_at = time.monotonic()
+            await services.storage.sweep_partials()
 
     async def _expire_files(self, now: int) -> None:
         services = self.ctx.services

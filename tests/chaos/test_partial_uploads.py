@@ -1,9 +1,6 @@
 """An API replica SIGKILLed while it receives an upload leaves the storage's `.part` temporary file behind
-for ever: nothing (restart, worker sweeps) removes it. Found by the chaos run ("partial writes left").
-
-The fix belongs to the storage / files upload owners (gateway/storage.py, gateway/http/files.py): e.g. a
-sweep that deletes `.part` objects older than the longest possible upload. Until then this test fails.
-"""
+(found by the chaos run). The temporary file names its writer (host and pid), so the restarted replica's
+start-up sweep (and the worker's periodic one) removes what a dead writer left."""
 
 from __future__ import annotations
 
@@ -13,7 +10,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.chaos.round import _SlowFile
 from tests.conftest import TENANT_KEYS
@@ -30,7 +26,6 @@ api_keys = ["{alpha_key}"]
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a SIGKILL mid-upload leaves files/.<id>.<uuid>.part; nothing sweeps it")
 def test_killed_upload_leaves_no_partial_file(tmp_path: Path, redis_url: str) -> None:
     data_dir = tmp_path / "data"
     config = tmp_path / "batchgate.toml"
