@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+import structlog
 
 from gateway import keys
 from gateway.batches.events import BatchEvent, decode_events
@@ -28,6 +29,8 @@ from gateway.batches.records import BatchRecord, decode_hash, encode_hash, encod
 from gateway.batches.status import TERMINAL, BatchStatus
 
 __all__ = ["NON_TERMINAL", "BatchStore", "IllegalTransitionError", "TooManyBatchesInFlightError"]
+
+_log = structlog.get_logger("batchgate.batches")
 
 NON_TERMINAL: frozenset[BatchStatus] = frozenset(BatchStatus) - TERMINAL
 _EMPTY: Mapping[str, object] = {}
@@ -121,7 +124,10 @@ class BatchStore:
         script_keys = [keys.batch_record(batch_id), keys.batch_events(batch_id), keys.batches_by_expiry()]
         script_keys += [keys.batches_by_status(s.value) for s in STATUS_ORDER]
         reply = await self._transition(keys=script_keys, args=[batch_id, to.value, now, cause, allowed, *pairs])
-        return _record_or_raise(reply, batch_id, to)
+        record = _record_or_raise(reply, batch_id, to)
+        if record is not None:  # one log line per state transition, like the event stream
+            _log.info("batch_transition", batch_id=batch_id, tenant=record.tenant, status=to.value, cause=cause)
+        return record
 
     async def update(
         self,

@@ -42,12 +42,17 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
         await ctx.reschedule(claim, 0)
         return
     await _mirror_running(ctx, record, outcome)
-    interval = ctx.services.settings.providers[job_provider(record)].poll_interval_seconds
-    await ctx.reschedule(claim, backoff_seconds(record.polls, first=FIRST_POLL_SECONDS, cap=interval))
+    await ctx.reschedule(claim, await _next_poll_delay(ctx, record))
 
 
-def job_provider(record: BatchRecord) -> str:
-    return record.provider or ""
+async def _next_poll_delay(ctx: WorkerContext, record: BatchRecord) -> float:
+    """Polls start fast and slow down to the provider's interval; a cancel that arrived during this step
+    (its own wake-up was refused while we held the claim) is forwarded at once."""
+    fresh = await ctx.services.batches.get(record.id, tenant=None) or record
+    if fresh.status is BatchStatus.CANCELLING and not fresh.cancel_forwarded:
+        return 0
+    interval = ctx.services.settings.providers[record.provider or ""].poll_interval_seconds
+    return backoff_seconds(record.polls, first=FIRST_POLL_SECONDS, cap=interval)
 
 
 async def _advance(
