@@ -24,13 +24,14 @@ class OutputTokensDetails(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BatchUsage(msgspec.Struct, frozen=True, kw_only=True):
-    """The Batch object's `usage` (openai-batch-spec §2.1): Responses-API names, all five keys present."""
+    """The Batch object's `usage` (openai-batch-spec §2.1): Responses-API names even for chat batches
+    (Σ prompt → input, Σ completion → output), all five keys present on the wire."""
 
-    input_tokens: int
-    input_tokens_details: InputTokensDetails
-    output_tokens: int
-    output_tokens_details: OutputTokensDetails
-    total_tokens: int
+    input_tokens: int = 0
+    input_tokens_details: InputTokensDetails = msgspec.field(default_factory=InputTokensDetails)
+    output_tokens: int = 0
+    output_tokens_details: OutputTokensDetails = msgspec.field(default_factory=OutputTokensDetails)
+    total_tokens: int = 0
 
 
 class UsageTotals(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
+from accounting.usage import BatchUsage, InputTokensDetails, OutputTokensDetails
 from gateway.batches.status import BatchStatus
 from providers.base import BatchError
 
@@ -31,24 +32,6 @@ class RequestCounts(msgspec.Struct, frozen=True, kw_only=True):
     total: int = 0
     completed: int = 0
     failed: int = 0
-
-
-class InputTokensDetails(msgspec.Struct, frozen=True, kw_only=True):
-    cached_tokens: int = 0
-
-
-class OutputTokensDetails(msgspec.Struct, frozen=True, kw_only=True):
-    reasoning_tokens: int = 0
-
-
-class BatchUsage(msgspec.Struct, frozen=True, kw_only=True):
-    """Responses-API naming even for chat batches (spec §2.1): Σ prompt → input, Σ completion → output."""
-
-    input_tokens: int = 0
-    input_tokens_details: InputTokensDetails = msgspec.field(default_factory=InputTokensDetails)
-    output_tokens: int = 0
-    output_tokens_details: OutputTokensDetails = msgspec.field(default_factory=OutputTokensDetails)
-    total_tokens: int = 0
 
 
 class BatchErrors(msgspec.Struct, frozen=True, kw_only=True):
