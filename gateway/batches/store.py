@@ -9,6 +9,11 @@ default, Sentinel, or any single-primary deployment). The transition script touc
 that: atomic index moves matter more today than Cluster. Moving to Cluster means keeping the CAS on the
 record and its events alone and repairing the indexes from the event stream by a sweep.
 
+Admission: `create` runs as one Lua script that also keeps the tenant's in-flight set (record keys of batches
+admitted and not yet seen terminal) and refuses a batch past the tenant's limit. Members are pruned lazily at
+admission, only when the set is full: terminal is forever, so the count stays exact without the transition
+script knowing the tenant. Like the transition script, it reads keys of other slots (the members' records).
+
 Refusal: `transition` raises `IllegalTransitionError` (carrying the current status) when the table forbids the
 move and returns None only for an unknown batch; `update` returns None for both (callers re-read if needed).
 """
