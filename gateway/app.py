@@ -23,6 +23,7 @@ from gateway.http.errors import exception_handlers
 from gateway.http.files import FilesController
 from gateway.http.health import healthz, metrics, readyz
 from gateway.http.middleware import RequestContextMiddleware
+from gateway.http.openapi import BEARER_COMPONENTS, BEARER_SECURITY
 from gateway.services import Services, open_services
 from gateway.settings import Settings
 from gateway.worker.process import run_worker as run_worker_loop
@@ -76,6 +77,8 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
             version="0.1.0",
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
+            components=BEARER_COMPONENTS,
+            security=BEARER_SECURITY,
         ),
         on_app_init=[_no_default_logging],
         debug=False,

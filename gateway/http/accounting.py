@@ -21,6 +21,7 @@ from gateway.auth import Principal
 from gateway.batches import BatchRecord
 from gateway.errors import InvalidRequest, NotFound
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
+from gateway.http.openapi import CsvOrJsonOperation, accounting_page_responses, error_responses
 
 __all__ = ["AccountingController"]
 
@@ -108,7 +109,7 @@ def _group_by(raw: str | None) -> list[GroupBy]:
 class AccountingController(Controller):
     path = "/v1/accounting"
 
-    @get("/batches/{batch_id:str}")
+    @get("/batches/{batch_id:str}", responses=error_responses(404))
     async def record(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> AccountingRecord:
         tenant = _scope(principal)
         settled = await services.ledger.get(batch_id, tenant)
@@ -119,7 +120,7 @@ class AccountingController(Controller):
             raise NotFound(f"No batch found with id '{batch_id}'.", param="batch_id")
         return _in_flight(batch)
 
-    @get("/batches")
+    @get("/batches", responses=accounting_page_responses(AccountingPage), operation_class=CsvOrJsonOperation)
     async def records(
         self,
         services: ServicesDep,
@@ -139,7 +140,7 @@ class AccountingController(Controller):
         data = [_settled(record) for record in page.data]
         return AccountingPage(data=data, first_id=page.first_id, last_id=page.last_id, has_more=page.has_more)
 
-    @get("/summary")
+    @get("/summary", responses=error_responses())
     async def summary(
         self,
         services: ServicesDep,

@@ -25,6 +25,7 @@ from gateway.errors import InvalidRequest, NotFound, RateLimited
 from gateway.http.batch_requests import CreateBatchRequest, decode_create_request
 from gateway.http.bodies import read_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
+from gateway.http.openapi import CreateBatchOperation, error_responses
 from gateway.ids import new_batch_id
 from gateway.services import Services
 
@@ -48,7 +49,13 @@ async def _owned_batch(services: Services, principal: Principal, batch_id: str) 
 class BatchesController(Controller):
     path = "/v1/batches"
 
-    @post("/", status_code=200, request_max_body_size=_MAX_CREATE_BODY)
+    @post(
+        "/",
+        status_code=200,
+        request_max_body_size=_MAX_CREATE_BODY,
+        operation_class=CreateBatchOperation,
+        responses=error_responses(404, 413),
+    )
     async def create(
         self, request: Request[object, object, State], services: ServicesDep, principal: PrincipalDep
     ) -> BatchObject:
@@ -68,7 +75,7 @@ class BatchesController(Controller):
         await services.schedule.add(record.id, int(time.time() * 1000))
         return to_wire(record)
 
-    @get("/")
+    @get("/", responses=error_responses())
     async def list_batches(
         self,
         services: ServicesDep,
@@ -79,11 +86,11 @@ class BatchesController(Controller):
         records, has_more = await services.batches.list(principal.tenant, after=after, limit=limit)
         return to_list(records, has_more)
 
-    @get("/{batch_id:str}")
+    @get("/{batch_id:str}", responses=error_responses(404))
     async def retrieve(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> BatchObject:
         return to_wire(await _owned_batch(services, principal, batch_id))
 
-    @post("/{batch_id:str}/cancel", status_code=200)
+    @post("/{batch_id:str}/cancel", status_code=200, responses=error_responses(404))
     async def cancel(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> BatchObject:
         # The SDK sends an empty body with a JSON content type; this handler never reads the body.
         record = await _owned_batch(services, principal, batch_id)

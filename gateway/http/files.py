@@ -18,6 +18,7 @@ from gateway.files.records import UPLOAD_PURPOSES, DeletedFile, FileList, FileOb
 from gateway.files.upload import MAX_BATCH_FILE_BYTES, MAX_FILE_BYTES, MultipartUpload
 from gateway.http.bodies import stream_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
+from gateway.http.openapi import UploadOperation, error_responses
 from gateway.ids import new_file_id
 from gateway.services import Services
 
@@ -45,7 +46,13 @@ async def _owned_file(services: Services, principal: Principal, file_id: str) ->
 class FilesController(Controller):
     path = "/v1/files"
 
-    @post("/", status_code=200, request_max_body_size=_MAX_UPLOAD_BODY)
+    @post(
+        "/",
+        status_code=200,
+        request_max_body_size=_MAX_UPLOAD_BODY,
+        operation_class=UploadOperation,
+        responses=error_responses(413),
+    )
     async def upload(
         self, request: Request[object, object, State], services: ServicesDep, principal: PrincipalDep
     ) -> FileObject:
@@ -64,7 +71,7 @@ class FilesController(Controller):
             record = await _store(request, services, principal.tenant, boundary)
         return record.to_wire()
 
-    @get("/")
+    @get("/", responses=error_responses())
     async def list_files(
         self,
         services: ServicesDep,
@@ -85,11 +92,11 @@ class FilesController(Controller):
             has_more=has_more,
         )
 
-    @get("/{file_id:str}")
+    @get("/{file_id:str}", responses=error_responses(404))
     async def retrieve(self, file_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> FileObject:
         return (await _owned_file(services, principal, file_id)).to_wire()
 
-    @get("/{file_id:str}/content")
+    @get("/{file_id:str}/content", responses=error_responses(404))
     async def content(self, file_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> Stream:
         record = await _owned_file(services, principal, file_id)
         chunks = await _prefetched(services.storage.open_read(record.storage_key))
@@ -99,7 +106,7 @@ class FilesController(Controller):
             headers={"content-length": str(record.bytes)},
         )
 
-    @delete("/{file_id:str}", status_code=200)
+    @delete("/{file_id:str}", status_code=200, responses=error_responses(404))
     async def remove(self, file_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> DeletedFile:
         record = await _owned_file(services, principal, file_id)
         if not await services.files.delete(record):
