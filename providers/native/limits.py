@@ -28,6 +28,8 @@ class UpstreamGate:
         self._not_before = max(self._not_before, time.monotonic() + seconds)
 
     async def wait(self) -> None:
+        if self._not_before == 0.0:
+            return  # never told to wait: no clock read
         # A plain sleep, re-checked: the deadline may move later while we sleep (another 429 arrived).
         while (delay := self._not_before - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)

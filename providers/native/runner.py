@@ -99,8 +99,9 @@ class LineRunner:
         return self._ledger.record(batch_id, custom_id, text, ok=ok)
 
     async def _send(self, endpoint: str, line: ChunkLine) -> Attempt:
-        await self.gate.wait()
-        await self._limiter.acquire(line.tokens)
+        if self._limiter.enabled:
+            await self.gate.wait()
+            await self._limiter.acquire(line.tokens)
         await self.gate.wait()  # a 429 may have arrived while this line waited for its rate slot
         attempt = await self._upstream.send(endpoint, bytes(line.body))
         if isinstance(attempt, Delivered):

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import aiohttp
 import msgspec
+import yarl
 
 __all__ = ["Attempt", "Delivered", "Undelivered", "Upstream", "join_url"]
 
@@ -107,23 +108,31 @@ class Upstream:
         self._max_connections = max_connections
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, yarl.URL] = {}  # per endpoint, parsed once rather than per request
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            # No cookie jar: nothing an upstream sets may travel from one tenant's request to another's.
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar()
+            )
         return self._session
 
+    def _url(self, endpoint: str) -> yarl.URL:
+        if (url := self._urls.get(endpoint)) is None:
+            url = self._urls[endpoint] = yarl.URL(join_url(self._base_url, endpoint))
+        return url
+
     async def send(self, endpoint: str, body: bytes) -> Attempt:
-        url = join_url(self._base_url, endpoint)
         try:
-            async with self._client().post(url, data=body, headers=self._headers) as response:
+            async with self._client().post(self._url(endpoint), data=body, headers=self._headers) as response:
                 raw = await response.read()
+                status, headers = response.status, response.headers
                 json_ok, tokens = _inspect(raw)
-                return Delivered(
-                    response.status, response.headers.get("x-request-id"), raw, _retry_after(response.headers),
-                    json_ok, tokens,
-                )  # fmt: skip
+                # Retry-After only matters on an answer we may retry; a good 2xx skips the header lookups.
+                wait = None if json_ok and status < 300 else _retry_after(headers)
+                return Delivered(status, headers.get("x-request-id"), raw, wait, json_ok, tokens)
         except TimeoutError:
             return Undelivered("request_timeout", "The upstream did not answer within the request timeout.")
         except aiohttp.ClientError as exc:

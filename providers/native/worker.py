@@ -83,7 +83,7 @@ class ChunkWorker:
         self._tuning = tuning
         self._active: dict[bytes, asyncio.Task[None]] = {}
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._taken = asyncio.Event()
+        self._hungry = asyncio.Event()  # set when the queue runs low: time to claim another chunk
 
     async def run(self, stop: asyncio.Event) -> None:
         consumers = [asyncio.create_task(self._consume()) for _ in range(self._limit.maximum)]
@@ -100,10 +100,10 @@ class ChunkWorker:
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         next_sweep = 0.0
         while not stop.is_set():
-            if self._queue.qsize() >= max(1, int(self._limit.limit)):  # enough queued to refill every slot
-                self._taken.clear()
+            if not self._low():  # enough queued to refill every slot
+                self._hungry.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._taken.wait(), 0.2)
+                    await asyncio.wait_for(self._hungry.wait(), 0.2)
                 continue
             try:
                 if time.monotonic() >= next_sweep:
@@ -117,6 +117,9 @@ class ChunkWorker:
             for entry_id, fields in entries:
                 if entry_id not in self._active:
                     self._active[entry_id] = asyncio.create_task(self._run_chunk(entry_id, fields))
+
+    def _low(self) -> bool:
+        return self._queue.qsize() < max(1, int(self._limit.limit))
 
     async def _read(self) -> list[_Entry]:
         block = int(self._tuning.read_block_seconds * 1000)
@@ -172,7 +175,8 @@ class ChunkWorker:
         loop = asyncio.get_running_loop()
         while True:
             item = await self._queue.get()
-            self._taken.set()
+            if self._low():
+                self._hungry.set()
             chunk, line, last = item
             try:
                 step = await self._runner.step(chunk.batch_id, chunk.endpoint, line, last)
