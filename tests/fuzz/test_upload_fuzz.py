@@ -44,6 +44,7 @@ def test_fuzzed_uploads(upload_probe: UploadProbe, case: MultipartCase) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @long_run(25_000)
 @given(case=multipart_cases())
 def test_fuzzed_uploads_long(upload_probe: UploadProbe, case: MultipartCase) -> None:

@@ -54,6 +54,7 @@ def test_near_valid_jsonl(case: tuple[str, bytes], cut: int, limits: ValidationL
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @long_run(50_000)
 @given(data=any_bytes(), endpoint=ENDPOINTS, cut=CUTS, limits=LIMITS)
 def test_any_bytes_long(data: bytes, endpoint: str, cut: int, limits: ValidationLimits) -> None:
@@ -61,6 +62,7 @@ def test_any_bytes_long(data: bytes, endpoint: str, cut: int, limits: Validation
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @long_run(15_000)
 @given(case=jsonl_files(), cut=CUTS, limits=LIMITS)
 def test_near_valid_jsonl_long(case: tuple[str, bytes], cut: int, limits: ValidationLimits) -> None:
