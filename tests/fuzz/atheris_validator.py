@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-import atheris  # type: ignore[import-not-found,unused-ignore]
+import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
 with atheris.instrument_imports(include=["gateway.validation"]):
     from gateway.validation import ValidationLimits
