@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -18,14 +19,17 @@ from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from providers import keys
-from providers.native.scripts import CORRECT, RECORD, RESERVE, Script
+from providers.native.scripts import CORRECT, RECORD, RESERVE, Script, pack
 
-__all__ = ["Ledger"]
+__all__ = ["Done", "Ledger"]
 
-_Arg = str | int | float | bytes
-# An op: the script, its group (a batch id, or the TPM key), its arguments, the caller's future.
-_Op = tuple[Script, str, tuple[_Arg, ...], "asyncio.Future[object]"]
+_Arg = str | int | float | bytes  # what goes to Redis
+Done = Callable[[BaseException | None], None]  # told once: None when the op ran, else why it failed
+# An op: the script, its group (a batch id, or the TPM key), its arguments, and whom to tell: the caller's
+# future, or a plain callback (outcomes: no future and no extra loop callback per line).
+_Op = tuple[Script, str, tuple[bytes, ...], "asyncio.Future[object] | Done"]
 _Group = tuple[Script, str, list[_Op]]
+_COMPLETED, _FAILED = b"completed", b"failed"
 
 
 def _keys(script: Script, target: str) -> list[str]:
@@ -39,7 +43,10 @@ def _keys(script: Script, target: str) -> list[str]:
 def _args(script: Script, ops: list[_Op]) -> list[_Arg]:
     if script is CORRECT:  # corrections add up: one call moves the schedule by their sum
         return [sum(float(op[2][0]) for op in ops)]
-    return [arg for op in ops for arg in op[2]]
+    packed = pack([field for op in ops for field in op[2]])
+    if script is RECORD:  # a release carries no fields: it only gives back its grant
+        return [sum(1 for op in ops if not op[2]), packed]
+    return [packed]
 
 
 def _group(ops: list[_Op]) -> list[_Group]:
@@ -51,12 +58,16 @@ def _group(ops: list[_Op]) -> list[_Group]:
 
 def _settle(script: Script, members: list[_Op], result: object) -> None:
     per_op = result if script is RESERVE and isinstance(result, list) else [None] * len(members)
+    error = result if isinstance(result, Exception) else None
     for op, value in zip(members, per_op, strict=True):
-        if not op[3].done():
-            if isinstance(result, Exception):
-                op[3].set_exception(result)
+        sink = op[3]
+        if not isinstance(sink, asyncio.Future):
+            sink(error)
+        elif not sink.done():
+            if error is not None:
+                sink.set_exception(error)
             else:
-                op[3].set_result(value)
+                sink.set_result(value)
 
 
 def _retrieve(future: asyncio.Future[object]) -> None:
@@ -74,21 +85,21 @@ class Ledger:
 
     async def reserve(self, batch_id: str, custom_id: str) -> int:
         """The attempt number granted, or a negative RESERVE code (done, cancelled, expired, gone)."""
-        reply = await self._call(RESERVE, batch_id, (custom_id,))
+        reply = await self._call(RESERVE, batch_id, (custom_id.encode(),))
         assert isinstance(reply, int)
         return reply
 
-    def record(self, batch_id: str, custom_id: str, line: bytes, *, ok: bool) -> asyncio.Future[object]:
-        """Queue a line's outcome; the future completes once the round trip carrying it has run."""
-        return self._call(RECORD, batch_id, (custom_id, line, "completed" if ok else "failed"))
+    def record(self, batch_id: str, custom_id: str, line: bytes, *, ok: bool, done: Done) -> None:
+        """Queue a line's outcome; `done` is called once the round trip carrying it has run."""
+        self._queue_op((RECORD, batch_id, (custom_id.encode(), line, _COMPLETED if ok else _FAILED), done))
 
     async def release(self, batch_id: str) -> None:
         """Give back a granted attempt without an outcome (a retry will ask again, or the line was dropped)."""
-        await self._call(RECORD, batch_id, ("", "", ""))
+        await self._call(RECORD, batch_id, ())
 
     def correct_tokens(self, tpm_key: str, seconds: float) -> None:
         """Queue a TPM schedule correction; it rides along with the next round trip, nobody waits for it."""
-        self._call(CORRECT, tpm_key, (seconds,)).add_done_callback(_retrieve)
+        self._call(CORRECT, tpm_key, (repr(seconds).encode(),)).add_done_callback(_retrieve)
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -97,13 +108,16 @@ class Ledger:
                 await self._task
             self._task = None
 
-    def _call(self, script: Script, target: str, args: tuple[_Arg, ...]) -> asyncio.Future[object]:
+    def _call(self, script: Script, target: str, args: tuple[bytes, ...]) -> asyncio.Future[object]:
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
-        self._queue.append((script, target, args, future))
+        self._queue_op((script, target, args, future))
+        return future
+
+    def _queue_op(self, op: _Op) -> None:
+        self._queue.append(op)
         self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush_forever())
-        return future
 
     async def _flush_forever(self) -> None:
         while True:

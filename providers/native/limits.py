@@ -27,9 +27,12 @@ class UpstreamGate:
     def push(self, seconds: float) -> None:
         self._not_before = max(self._not_before, time.monotonic() + seconds)
 
+    @property
+    def engaged(self) -> bool:
+        """Whether the upstream ever asked us to wait (until then `wait` has nothing to do)."""
+        return self._not_before > 0.0
+
     async def wait(self) -> None:
-        if self._not_before == 0.0:
-            return  # never told to wait: no clock read
         # A plain sleep, re-checked: the deadline may move later while we sleep (another 429 arrived).
         while (delay := self._not_before - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import secrets
 from typing import NamedTuple
 
 from providers.config import ProviderSettings
-from providers.native.ledger import Ledger
+from providers.native.ledger import Done, Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter, UpstreamGate
 from providers.native.lines import ChunkLine, error_envelope, failure_line, response_line
 from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
 from providers.native.tuning import NativeTuning
 
-__all__ = ["LineRunner", "Retry", "Step"]
+__all__ = ["LineRunner", "Retry"]
 
 _LOST_ATTEMPTS = "The request was not answered within the allowed attempts (some were lost to worker restarts)."
 _MALFORMED = "The upstream answered with a success status but a body that is not a JSON object."
@@ -32,12 +31,16 @@ def outcome_line(custom_id: str, attempt: Attempt) -> tuple[bytes, bool]:
     return response_line(custom_id, attempt.status, request_id, error_envelope(attempt.status, attempt.body)), False
 
 
+def _exhausted(custom_id: str, last: Attempt | None) -> tuple[bytes, bool]:
+    """The outcome of a line whose attempts were all granted, some to workers that died before answering."""
+    if last is None:
+        return failure_line(custom_id, "request_failed", _LOST_ATTEMPTS), False
+    return outcome_line(custom_id, last)
+
+
 class Retry(NamedTuple):
     delay: float  # seconds of backoff before the next attempt
     last: Attempt  # reported if the next grant finds the attempts used up
-
-
-Step = Retry | asyncio.Future[object] | None
 
 
 def _retryable(attempt: Attempt) -> bool:
@@ -62,51 +65,40 @@ class LineRunner:
         self._upstream = upstream
         self.gate = UpstreamGate()
 
-    async def step(self, batch_id: str, endpoint: str, line: ChunkLine, last: Attempt | None) -> Step:
-        """One attempt at `line`: a Retry (when to try again is the caller's business, so a line in backoff
-        holds no worker), the future of its outcome's recording (done once it is in Redis), or None when
-        there was nothing to send."""
+    async def step(
+        self, batch_id: str, endpoint: str, line: ChunkLine, last: Attempt | None, done: Done
+    ) -> Retry | None:
+        """One attempt at `line`. Returns when to try again (the caller's business, so a line in backoff
+        holds no worker), or None once the line needs nothing more: then `done` is told when its outcome
+        is in Redis (at once when there was nothing to send)."""
         await self._limit.acquire()
         try:
             granted = await self._ledger.reserve(batch_id, line.custom_id)
             if granted < 0:
-                return None  # done elsewhere, cancelled, expired or cleaned up: nothing to send
+                done(None)  # done elsewhere, cancelled, expired or cleaned up: nothing to send
+                return None
             if granted > self._max_attempts:
-                return self._record_exhausted(batch_id, line.custom_id, last)
-            attempt = await self._send(endpoint, line)
+                text, ok = _exhausted(line.custom_id, last)
+                self._ledger.record(batch_id, line.custom_id, text, ok=ok, done=done)
+                return None
+            if self._limiter.enabled or self.gate.engaged:  # kept off the hot path (one coroutine frame less)
+                await self._pace(line.tokens)
+            attempt = await self._upstream.send(endpoint, bytes(line.body))
+            if isinstance(attempt, Delivered):
+                self._observe(attempt, line.tokens)
         finally:
             self._limit.release()
         if not _retryable(attempt) or granted >= self._max_attempts:
             text, ok = outcome_line(line.custom_id, attempt)
-            return self._ledger.record(batch_id, line.custom_id, text, ok=ok)
+            self._ledger.record(batch_id, line.custom_id, text, ok=ok, done=done)
+            return None
         await self._ledger.release(batch_id)
         return Retry(self._backoff(granted, attempt), attempt)
 
-    async def run(self, batch_id: str, endpoint: str, line: ChunkLine) -> None:
-        """Every attempt of `line` in a row, until its outcome is recorded (for one-off callers)."""
-        last: Attempt | None = None
-        while isinstance(step := await self.step(batch_id, endpoint, line, last), Retry):
-            await asyncio.sleep(step.delay)
-            last = step.last
-        if step is not None:
-            await step
-
-    def _record_exhausted(self, batch_id: str, custom_id: str, last: Attempt | None) -> asyncio.Future[object]:
-        if last is None:
-            text, ok = failure_line(custom_id, "request_failed", _LOST_ATTEMPTS), False
-        else:
-            text, ok = outcome_line(custom_id, last)
-        return self._ledger.record(batch_id, custom_id, text, ok=ok)
-
-    async def _send(self, endpoint: str, line: ChunkLine) -> Attempt:
-        if self._limiter.enabled:
-            await self.gate.wait()
-            await self._limiter.acquire(line.tokens)
+    async def _pace(self, tokens: int) -> None:
+        await self.gate.wait()
+        await self._limiter.acquire(tokens)  # at once when RPM/TPM are off
         await self.gate.wait()  # a 429 may have arrived while this line waited for its rate slot
-        attempt = await self._upstream.send(endpoint, bytes(line.body))
-        if isinstance(attempt, Delivered):
-            self._observe(attempt, line.tokens)
-        return attempt
 
     def _observe(self, attempt: Delivered, estimate: int) -> None:
         if attempt.status == 429 or attempt.status == 503:

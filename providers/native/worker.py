@@ -26,7 +26,7 @@ from providers import keys
 from providers.base import BlobStore
 from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
-from providers.native.runner import LineRunner, Retry
+from providers.native.runner import LineRunner
 from providers.native.transport import Attempt
 from providers.native.tuning import NativeTuning
 
@@ -46,8 +46,8 @@ class _Chunk:
         self.batch_id, self.endpoint, self.remaining = batch_id, endpoint, lines
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def line_done(self, recorded: asyncio.Future[object] | None = None) -> None:
-        if recorded is not None and not recorded.cancelled() and (error := recorded.exception()) is not None:
+    def line_done(self, error: BaseException | None) -> None:
+        if error is not None:
             self.fail(error)
             return
         self.remaining -= 1
@@ -179,16 +179,12 @@ class ChunkWorker:
                 self._hungry.set()
             chunk, line, last = item
             try:
-                step = await self._runner.step(chunk.batch_id, chunk.endpoint, line, last)
+                retry = await self._runner.step(chunk.batch_id, chunk.endpoint, line, last, chunk.line_done)
             except Exception as exc:  # the chunk is retried as a whole, the consumer lives on
                 chunk.fail(exc)
                 continue
-            if isinstance(step, Retry):
-                loop.call_later(step.delay, self._queue.put_nowait, (chunk, line, step.last))
-            elif step is None:
-                chunk.line_done()
-            else:
-                step.add_done_callback(chunk.line_done)
+            if retry is not None:
+                loop.call_later(retry.delay, self._queue.put_nowait, (chunk, line, retry.last))
 
     async def _ack(self, entry_id: bytes) -> None:
         while True:
