@@ -27,7 +27,7 @@ __all__ = ["Attempt", "Delivered", "Undelivered", "Upstream", "join_url"]
 RETRYABLE_STATUS = frozenset({408, 409, 429})
 
 
-class Delivered(msgspec.Struct, frozen=True, tag="delivered"):
+class Delivered(msgspec.Struct, frozen=True, tag="delivered", gc=False):  # no cycles possible (see lines.py)
     """The upstream answered with a status and a body."""
 
     status: int
@@ -42,7 +42,7 @@ class Delivered(msgspec.Struct, frozen=True, tag="delivered"):
         return self.status in RETRYABLE_STATUS or self.status >= 500 or (self.status < 300 and not self.json_ok)
 
 
-class Undelivered(msgspec.Struct, frozen=True, tag="undelivered"):
+class Undelivered(msgspec.Struct, frozen=True, tag="undelivered", gc=False):
     """No HTTP answer: a timeout or a connection error. Always retryable."""
 
     code: str
@@ -52,11 +52,11 @@ class Undelivered(msgspec.Struct, frozen=True, tag="undelivered"):
 Attempt = Delivered | Undelivered
 
 
-class _Usage(msgspec.Struct):
+class _Usage(msgspec.Struct, gc=False):
     total_tokens: int = 0
 
 
-class _BodyView(msgspec.Struct):
+class _BodyView(msgspec.Struct, gc=False):
     usage: _Usage | None = None
 
 
