@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
 
@@ -76,3 +77,39 @@ async def test_aimd_halves_on_overload_and_recovers() -> None:
     for _ in range(2000):  # ~ (64^2 - 32^2) / 2 successes: about +1 per window of successes
         limit.on_success()
     assert limit.limit == 64
+
+
+async def test_limit_hands_slots_over_in_order_and_survives_cancelled_waiters() -> None:
+    limit = AdaptiveLimit(2)
+    await limit.acquire()
+    await limit.acquire()  # both slots taken without waiting
+    order: list[str] = []
+
+    async def waiter(name: str) -> None:
+        await limit.acquire()
+        order.append(name)
+
+    first, gone, last = (asyncio.create_task(waiter(n)) for n in ("first", "gone", "last"))
+    await asyncio.sleep(0)
+    gone.cancel()
+    limit.release()
+    limit.release()
+    await asyncio.gather(first, last)
+    assert order == ["first", "last"]  # FIFO; the cancelled waiter was skipped, not handed a slot
+    assert gone.cancelled()
+    assert limit.in_use == 2
+
+
+async def test_limit_cut_holds_back_waiters_until_the_limit_allows() -> None:
+    limit = AdaptiveLimit(4)
+    for _ in range(4):
+        await limit.acquire()
+    limit.on_overload()  # limit 2
+    blocked = asyncio.create_task(limit.acquire())
+    limit.release()
+    limit.release()  # in use 2 == limit: nobody may start yet
+    await asyncio.sleep(0.01)
+    assert not blocked.done()
+    limit.release()
+    await asyncio.wait_for(blocked, 1)
+    assert limit.in_use == 2
