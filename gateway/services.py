@@ -17,6 +17,9 @@ from gateway.storage_factory import Storage, open_storage
 
 __all__ = ["Services", "open_services"]
 
+REDIS_MAX_CONNECTIONS = 100
+REDIS_POOL_WAIT_SECONDS = 10.0
+
 
 @dataclass
 class Services:
@@ -40,7 +43,15 @@ def open_services(settings: Settings) -> Services:
     """Create the clients (connections open lazily, on first use)."""
     if not settings.redis.url:
         raise ValueError("settings.redis.url is empty: start the embedded Redis first (gateway.embedded_redis)")
-    redis = aioredis.Redis.from_url(settings.redis.url, health_check_interval=30)
+    # A blocking pool: under a burst, a request waits for a free connection instead of failing with
+    # "Too many connections" (redis-py's default pool raises past 100, which answered 500s under load).
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis.url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_POOL_WAIT_SECONDS,
+        health_check_interval=30,
+    )
+    redis = aioredis.Redis.from_pool(pool)
     registry = CollectorRegistry()
     return Services(
         settings=settings,
