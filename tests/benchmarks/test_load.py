@@ -4,7 +4,8 @@ Open-loop mix for LOAD_SECONDS (default 20; `make load` runs 180): `GET /v1/batc
 req/s (default 500), `GET /v1/batches` at 20 req/s and small uploads at 5 req/s, with the server's RSS
 sampled every second. Target: retrieve p99 <= 50 ms at 500 req/s, printed MET / MISSED (the figure depends
 on the machine and its load; the driver shares the 2 cores). Then the saturated retrieve rate with one and
-with two `serve --no-worker` replicas. Asserted: no errors, and RSS does not keep growing (end <= 1.5x the
+with two `serve --no-worker` replicas. Asserted: no errors but 429s (upload slots shed load when the server
+falls behind), and RSS does not keep growing (end <= 1.5x the
 level after warm-up + 32 MiB).
 """
 
@@ -21,7 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import TENANT_KEYS
-from tests.support.load import RssSampler, Send, Stream, StreamResult, closed_loop, open_loop
+from tests.support.load import RssSampler, Send, Stream, StreamResult, closed_loop, cpu_seconds, open_loop
 from tests.support.ports import free_port
 from tests.support.processes import BatchgateProcess
 
@@ -120,8 +121,12 @@ def test_mixed_load_and_replicas(spawn: object) -> None:
         Stream("POST /v1/files (1 KiB) @5/s", 5, _upload(root)),
     ]
     assert process.process is not None
-    with RssSampler(process.process.pid) as rss:
+    pid = process.process.pid
+    cpu_before = cpu_seconds(pid)
+    with RssSampler(pid) as rss:
         results = asyncio.run(open_loop(streams, SECONDS))
+    served = sum(result.requests for result in results)
+    cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / served
 
     _, one_root = spawn("--no-worker")  # type: ignore[operator]
     _, two_root = spawn("--no-worker")  # type: ignore[operator]
@@ -141,11 +146,17 @@ def test_mixed_load_and_replicas(spawn: object) -> None:
         print(_row(result))
     print(_row(single))
     print(_row(double))
+    print(
+        f"server CPU: {cpu_ms:.2f} ms per request of the mix (embedded worker included): one core saturates at "
+        f"~{1000 / cpu_ms:.0f} req/s"
+    )
     samples = rss.samples
     step = max(1, len(samples) // 8)
     print("server RSS (s: MiB): " + ", ".join(f"{at:.0f}: {kib / 1024:.1f}" for at, kib in samples[::step]))
     print(f"server RSS start {samples[0][1] / 1024:.1f} MiB, max {max(k for _, k in samples) / 1024:.1f} MiB")
 
-    assert all(result.errors == 0 for result in [*results, single, double]), [(r.name, r.causes) for r in results]
+    # 429 is load shedding by design (per-tenant upload slots) when the server falls behind; anything else fails.
+    causes = {cause for result in [*results, single, double] for cause in result.causes}
+    assert causes <= {"429"}, [(result.name, result.causes) for result in [*results, single, double]]
     warm = samples[min(len(samples) - 1, 5)][1]
     assert samples[-1][1] <= warm * 1.5 + 32 * 1024, "server RSS keeps growing under load"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import threading
 import time
 from collections import Counter
@@ -18,7 +19,16 @@ from pathlib import Path
 
 import aiohttp
 
-__all__ = ["RssSampler", "Stream", "StreamResult", "closed_loop", "open_loop", "percentile", "rss_kib"]
+__all__ = [
+    "RssSampler",
+    "Stream",
+    "StreamResult",
+    "closed_loop",
+    "cpu_seconds",
+    "open_loop",
+    "percentile",
+    "rss_kib",
+]
 
 Send = Callable[[aiohttp.ClientSession], Awaitable[int]]
 
@@ -117,6 +127,12 @@ async def closed_loop(name: str, sends: Sequence[Send], seconds: float, callers:
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         await asyncio.gather(*(caller(session, index) for index in range(callers)))
     return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used, from /proc/<pid>/stat (fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
