@@ -18,6 +18,7 @@ import time
 
 import msgspec
 import redis.asyncio as aioredis
+import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -32,6 +33,7 @@ from providers.native.tuning import NativeTuning
 
 __all__ = ["ChunkWorker"]
 
+_log = structlog.get_logger(__name__)
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 _chunk_decoder = msgspec.json.Decoder(ChunkLine)
 _Entry = tuple[bytes, dict[bytes, bytes]]
@@ -166,8 +168,10 @@ class ChunkWorker:
             if lines:
                 await chunk.done
             await self._ack(entry_id)
-        except Exception:  # noqa: S110 - not acknowledged: the entry stays pending and is reclaimed
-            pass
+        except Exception as exc:  # not acknowledged: the entry stays pending and is reclaimed later
+            # Off the per-line path: at most one line per failed chunk. No message text: it could quote a line.
+            error = type(exc).__name__
+            _log.warning("native_chunk_failed", entry=entry_id.decode(), batch_id=chunk.batch_id, error=error)
         finally:
             self._active.pop(entry_id, None)
 
