@@ -27,6 +27,7 @@ from providers import keys
 from providers.base import BlobStore
 from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
+from providers.native.pending import Chunk
 from providers.native.runner import LineRunner
 from providers.native.transport import Attempt
 from providers.native.tuning import NativeTuning
@@ -39,30 +40,7 @@ _chunk_decoder = msgspec.json.Decoder(ChunkLine)
 _Entry = tuple[bytes, dict[bytes, bytes]]
 
 
-class _Chunk:
-    """The lines of one claimed stream entry still to finish; `done` resolves when none are left."""
-
-    __slots__ = ("batch_id", "done", "endpoint", "remaining")
-
-    def __init__(self, batch_id: str, endpoint: str, lines: int) -> None:
-        self.batch_id, self.endpoint, self.remaining = batch_id, endpoint, lines
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def line_done(self, error: BaseException | None) -> None:
-        if error is not None:
-            self.fail(error)
-            return
-        self.remaining -= 1
-        if self.remaining <= 0 and not self.done.done():
-            self.done.set_result(None)
-
-    def fail(self, error: BaseException) -> None:
-        """A line could not be run or recorded: the chunk is not acknowledged, so it is run again later."""
-        if not self.done.done():
-            self.done.set_exception(error)
-
-
-_Item = tuple[_Chunk, ChunkLine, Attempt | None]
+_Item = tuple[Chunk, ChunkLine, Attempt | None]
 
 
 class ChunkWorker:
@@ -161,7 +139,7 @@ class ChunkWorker:
         except FileNotFoundError:
             data = b""  # the batch was cleaned up; nothing left to run
         lines = _chunk_decoder.decode_lines(data)
-        chunk = _Chunk(fields[b"batch_id"].decode(), fields[b"endpoint"].decode(), len(lines))
+        chunk = Chunk(fields[b"batch_id"].decode(), fields[b"endpoint"].decode(), len(lines))
         try:
             for line in lines:
                 self._queue.put_nowait((chunk, line, None))

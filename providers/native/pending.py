@@ -1,0 +1,30 @@
+"""One claimed chunk's lines in flight: when the last one is recorded, the chunk may be acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+
+__all__ = ["Chunk"]
+
+
+class Chunk:
+    """The lines of one claimed stream entry still to finish; `done` resolves when none are left."""
+
+    __slots__ = ("batch_id", "done", "endpoint", "remaining")
+
+    def __init__(self, batch_id: str, endpoint: str, lines: int) -> None:
+        self.batch_id, self.endpoint, self.remaining = batch_id, endpoint, lines
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def line_done(self, error: BaseException | None) -> None:
+        if error is not None:
+            self.fail(error)
+            return
+        self.remaining -= 1
+        if self.remaining <= 0 and not self.done.done():
+            self.done.set_result(None)
+
+    def fail(self, error: BaseException) -> None:
+        """A line could not be run or recorded: the chunk is not acknowledged, so it is run again later."""
+        if not self.done.done():
+            self.done.set_exception(error)
