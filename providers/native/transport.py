@@ -103,6 +103,7 @@ class Upstream:
     def __init__(self, base_url: str, api_key: str | None, max_connections: int, timeout_seconds: float) -> None:
         self._base_url = base_url
         self._headers = {"Content-Type": "application/json"}
+        self._secret = api_key.encode() if api_key else None
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._max_connections = max_connections
@@ -129,6 +130,9 @@ class Upstream:
             async with self._client().post(self._url(endpoint), data=body, headers=self._headers) as response:
                 raw = await response.read()
                 status, headers = response.status, response.headers
+                if status >= 300 and self._secret and self._secret in raw:
+                    # An upstream may echo the key it was sent; error bodies go into the tenant's error file.
+                    raw = raw.replace(self._secret, b"<redacted>")
                 json_ok, tokens = _inspect(raw)
                 # Retry-After only matters on an answer we may retry; a good 2xx skips the header lookups.
                 wait = None if json_ok and status < 300 else _retry_after(headers)

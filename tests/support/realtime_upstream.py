@@ -3,9 +3,10 @@
 Serves /v1/chat/completions, /v1/completions and /v1/embeddings with deterministic usage. Knobs: latency,
 a server-side RPM limit over a sliding window (429 + Retry-After), and per-request faults keyed by the
 request's *marker* (the last message content, the prompt, or the input string): `"429"`, `"500"`,
-`"503"`, `"400"`, `"text502"` (a non-JSON error body), `"hang"` (no answer), `"malformed"` (200 with a
-non-JSON body), `"ok"`. While a Retry-After it issued is running, every request gets another 429, and is
-recorded as early. Every request is recorded (arrival time, headers, body, status, usage).
+`"503"`, `"400"`, `"echo401"` (quotes the key back), `"text502"` (a non-JSON error body), `"hang"`
+(no answer), `"malformed"` (200 with a non-JSON body), `"ok"`. While a Retry-After it issued is
+running, every request gets another 429, and is recorded as early. Every request is recorded
+(arrival time, headers, body, status, usage).
 
 In-process: `with RealtimeUpstream() as upstream: ...` runs the server on its own loop in a thread.
 Out of process (benchmarks, kill tests): `python -m tests.support.realtime_upstream --port N`; then
@@ -133,6 +134,10 @@ class RealtimeUpstream:
         if fault in ("500", "503", "400"):
             error = {"message": f"simulated {fault}", "type": "server_error", "param": None, "code": None}
             return self._json(record, int(fault), {"error": error}, hdrs)
+        if fault == "echo401":  # like some real APIs, quote the key it was sent back in the error
+            message = f"Incorrect API key provided: {record.headers.get('authorization', '')}"
+            return self._json(record, 401, {"error": {"message": message, "type": "auth", "param": None, "code": None}},
+                              hdrs)  # fmt: skip
         if fault == "text502":
             record.status = 502
             return web.Response(status=502, text="<html>Bad gateway</html>", headers=hdrs)
