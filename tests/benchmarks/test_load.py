@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3600)]
 SECONDS = float(os.environ.get("LOAD_SECONDS", 20))
 RATE = float(os.environ.get("LOAD_RATE", 500))
 LOG_LEVEL = os.environ.get("LOAD_LOG_LEVEL", "info")
+WARM_UP_SECONDS = 3.0
 AUTH = {"authorization": f"Bearer {TENANT_KEYS['alpha']}"}
 LINE = (
     b'{"custom_id":"r1","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[]}}\n'
@@ -122,6 +123,7 @@ def test_mixed_load_and_replicas(spawn: object) -> None:
     ]
     assert process.process is not None
     pid = process.process.pid
+    asyncio.run(open_loop(streams, WARM_UP_SECONDS))  # connections and pools fill; not measured
     cpu_before = cpu_seconds(pid)
     with RssSampler(pid) as rss:
         results = asyncio.run(open_loop(streams, SECONDS))
