@@ -10,8 +10,17 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.exceptions import MethodNotAllowedException as LitestarMethodNotAllowed
 from litestar.types import ExceptionHandlersMap
+from redis.exceptions import RedisError
 
-from gateway.errors import ApiError, InvalidRequest, MethodNotAllowed, NotFound, PayloadTooLarge, ServerError
+from gateway.errors import (
+    ApiError,
+    InvalidRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    Unavailable,
+)
 
 __all__ = ["exception_handlers"]
 
@@ -59,8 +68,15 @@ def _unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     return _render(ServerError("The server had an error while processing your request."))
 
 
+def _store_unavailable(_: Request[Any, Any, Any], exc: RedisError) -> Response[bytes]:
+    """Redis down, restarting or out of connections: a retryable 503, never a bare 500."""
+    log.warning("redis_unavailable", error=type(exc).__name__)
+    return _render(Unavailable("The gateway's store is unavailable; retry shortly.", headers={"retry-after": "1"}))
+
+
 exception_handlers: ExceptionHandlersMap = {
     ApiError: _api_error,
     HTTPException: _framework_error,
+    RedisError: _store_unavailable,
     Exception: _unexpected,
 }
