@@ -120,7 +120,8 @@ async def _new_record(services: Services, principal: Principal, params: CreateBa
 
 
 async def _cancel(services: Services, record: BatchRecord) -> BatchRecord:
-    """validating → cancelled at once (nothing ran yet); running → cancelling; terminal → 400."""
+    """Any live batch → cancelling (a worker then writes a `batch_cancelled` line for every request that did not
+    run, even when nothing ran, and moves it to cancelled); already cancelling → as is; terminal → 400."""
     now = int(time.time())
     for _ in range(3):  # the status may move under us; each attempt re-reads it
         if record.status in TERMINAL:
@@ -129,15 +130,14 @@ async def _cancel(services: Services, record: BatchRecord) -> BatchRecord:
             )
         if record.status is BatchStatus.CANCELLING:
             return record
-        target = BatchStatus.CANCELLED if record.status is BatchStatus.VALIDATING else BatchStatus.CANCELLING
         try:
             updated = await services.batches.transition(
-                record.id, target, cause="cancel requested", now=now, updates={"cancel_requested": True}
+                record.id, BatchStatus.CANCELLING, cause="cancel requested", now=now, updates={"cancel_requested": True}
             )
         except IllegalTransitionError:
             updated = None
         if updated is not None:
-            # A worker forwards the cancel upstream, or (for a batch cancelled while validating) settles it.
+            # A worker forwards the cancel upstream (or, if nothing was routed yet, reports every line).
             await services.schedule.add(record.id, now * 1000)
             return updated
         fresh = await services.batches.get(record.id, tenant=record.tenant)

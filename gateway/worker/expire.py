@@ -1,5 +1,6 @@
-"""A batch whose completion window ended before it was validated: nothing ran, so every line of its input
-goes to the error file as `batch_expired` (the contract: every custom_id exactly once in a terminal batch).
+"""A batch that ends before it was routed to a provider — its window ended while it waited for validation, or
+it was cancelled while validating: nothing ran, so every line of its input goes to the error file as
+`batch_expired` / `batch_cancelled` (the contract: every custom_id exactly once in a terminal batch).
 
 Safe to repeat: the custom_id list is rewritten from the input and the result files reuse planned ids.
 """
@@ -15,10 +16,10 @@ from gateway.worker.context import WorkerContext, job_for
 from gateway.worker.custom_ids import CustomIdRecorder, custom_ids_key
 from gateway.worker.finish import finish_batch
 
-__all__ = ["expire_unvalidated"]
+__all__ = ["finish_unrouted"]
 
 
-async def expire_unvalidated(ctx: WorkerContext, record: BatchRecord) -> None:
+async def finish_unrouted(ctx: WorkerContext, record: BatchRecord) -> None:
     services = ctx.services
     input_file = await services.files.get(record.input_file_id, tenant=record.tenant)
     recorder = CustomIdRecorder(ctx.spool_dir)
@@ -30,10 +31,11 @@ async def expire_unvalidated(ctx: WorkerContext, record: BatchRecord) -> None:
         await recorder.store(services.storage, custom_ids_key(record.id))
     except StorageError:
         # The input is gone: there is no list of requests to report, only the status to set.
+        cancelled = record.status is BatchStatus.CANCELLING
+        terminal = BatchStatus.CANCELLED if cancelled else BatchStatus.EXPIRED
+        cause = "cancelled before validation" if cancelled else "window ended before validation"
         with contextlib.suppress(IllegalTransitionError):
-            await services.batches.transition(
-                record.id, BatchStatus.EXPIRED, cause="window ended before validation", now=int(time.time())
-            )
+            await services.batches.transition(record.id, terminal, cause=cause, now=int(time.time()))
         return
     finally:
         recorder.discard()

@@ -7,7 +7,7 @@ import time
 from gateway.batches import TERMINAL, BatchStatus, Claim
 from gateway.worker.close import close_batch
 from gateway.worker.context import WorkerContext, log
-from gateway.worker.expire import expire_unvalidated
+from gateway.worker.expire import finish_unrouted
 from gateway.worker.follow import follow_batch
 from gateway.worker.validate import validate_batch
 
@@ -24,10 +24,14 @@ async def advance(ctx: WorkerContext, claim: Claim) -> None:
         return
     if record.status is BatchStatus.VALIDATING:
         if record.expires_at is not None and time.time() >= record.expires_at:
-            await expire_unvalidated(ctx, record)
+            await finish_unrouted(ctx, record)
             await ctx.reschedule(claim, 0)
             return
         await validate_batch(ctx, record, claim)
+        return
+    if record.status is BatchStatus.CANCELLING and record.provider is None:  # cancelled while validating
+        await finish_unrouted(ctx, record)
+        await ctx.reschedule(claim, 0)
         return
     await follow_batch(ctx, record, claim)
 
