@@ -9,6 +9,7 @@ reads the per-batch counters, fetch_results() streams that hash, cleanup() remov
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator
 from typing import Literal
@@ -143,6 +144,9 @@ class NativeProvider:
         runner = LineRunner(self._settings, self._tuning, self._ledger, limiter, limit, self._upstream)
         worker = ChunkWorker(self._redis, self._blobs, self.name, self._worker_id, runner, limit, self._tuning)
         await worker.ensure_group()
+        # Everything alive now (modules, settings, clients) lives as long as the process: freezing it keeps
+        # the full collections that the per-line churn triggers from traversing it again and again.
+        gc.freeze()
         await worker.run(stop)
 
     async def aclose(self) -> None:
