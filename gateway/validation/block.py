@@ -1,10 +1,10 @@
-"""When a run of lines may be decoded in one call, and summing its estimates.
+"""The fast path for a run of whole lines: decode each line, keep only its custom_id and estimates.
 
-`Decoder.decode_lines` treats newlines as mere whitespace, so it only stands in for line-by-line
-decoding when each line holds exactly one value. `simple_lines` makes sure: every line starts with
-`{` (so none is blank) and ends with `}` (optionally `}\\r`). A newline cannot sit inside a JSON string,
-so that `}` closes an object; were it an inner one, the `{` after the newline would be a syntax error;
-so every newline ends a top-level value. With as many values decoded as lines, each line holds one.
+Each line is decoded on its own (the same call the line-by-line path makes, so a blank line, a BOM or
+two values on one line fail here exactly as they would there), and its decoded object is dropped before
+the next line is decoded. That is measurably faster than one `Decoder.decode_lines` call per chunk: the
+freed memory of one line's strings is reused, still in cache, by the next line's, instead of a whole
+chunk's worth of fresh strings being written out and kept alive.
 """
 
 from __future__ import annotations
@@ -12,39 +12,46 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from gateway.validation.endpoints import Measured
 
-__all__ = ["measure_all", "simple_lines"]
+__all__ = ["Run", "decode_run"]
 
-_OPEN, _CLOSE, _CR = ord("{"), ord("}"), ord("\r")
+# (custom_ids in line order, embedding inputs, text bytes, token ids, max output tokens) of a clean run.
+Run = tuple[list[str], int, int, int, int]
 
 
-def simple_lines(chunk: bytes, start: int, end: int) -> int:
-    """How many lines chunk[start:end] (newline-terminated) holds if each is `{...}` or `{...}\r`; else -1.
-
-    A Python loop over `find` (memchr) beats `bytes.count` of two-byte patterns several times over here.
+def decode_run(
+    decode: Callable[[memoryview], Any],
+    measure: Callable[[Any], Measured],
+    model: str | None,
+    chunk: bytes,
+    start: int,
+    end: int,
+) -> Run | None:
+    """The lines of chunk[start:end] (each newline-terminated) if every one decodes, names `model` and
+    has no measured problem; else None, and the caller takes them line by line to name what is wrong.
     """
-    find = chunk.find
-    lines = 0
-    while start < end:
-        newline = find(b"\n", start, end)
-        last = chunk[newline - 1]
-        if chunk[start] != _OPEN or (last != _CLOSE and (last != _CR or chunk[newline - 2] != _CLOSE)):
-            return -1
-        lines += 1
-        start = newline + 1
-    return lines
-
-
-def measure_all(measure: Callable[[Any], Measured], bodies: list[Any]) -> tuple[int, int, int, int] | None:
-    """Summed (inputs, text bytes, tokens, max output) of good bodies; None if any has a problem."""
+    find, view = chunk.find, memoryview(chunk)
+    ids: list[str] = []
     inputs = text = tokens = output = 0
-    for body in bodies:
-        found, one_inputs, one_text, one_tokens, one_output = measure(body)
-        if found:
-            return None
-        inputs += one_inputs
-        text += one_text
-        tokens += one_tokens
-        output += one_output
-    return inputs, text, tokens, output
+    try:
+        while start < end:
+            newline = find(b"\n", start, end)
+            one = decode(view[start:newline])
+            start = newline + 1
+            body = one.body
+            if body.model != model:
+                return None
+            found, one_inputs, one_text, one_tokens, one_output = measure(body)
+            if found:
+                return None
+            ids.append(one.custom_id)
+            inputs += one_inputs
+            text += one_text
+            tokens += one_tokens
+            output += one_output
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return ids, inputs, text, tokens, output

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.validation.block import measure_all, simple_lines
+from gateway.validation.block import decode_run
 from gateway.validation.diagnose import diagnose
 from gateway.validation.endpoints import ENDPOINTS
 from gateway.validation.errors import ErrorCode
@@ -55,7 +55,6 @@ class Validator:
             raise ValueError(f"unsupported endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
         self._spec = spec
         self._decoder = spec.line.decode
-        self._decode_lines = spec.line.decode_lines
         self._measure = spec.measure
         self._max_requests = limits.max_requests
         self._serves = serves_model
@@ -112,40 +111,28 @@ class Validator:
         self._accept_parsed(parsed)
 
     def block(self, chunk: bytes, start: int, end: int) -> bool:
-        """The fast path for a run of lines: one C call decodes them all (see `block.simple_lines`)."""
-        lines = simple_lines(chunk, start, end)
-        if self._blank_run or lines < 0:
+        """The fast path for a run of valid-UTF-8 lines (see `block.decode_run`); False: take them one by one."""
+        if self._blank_run:
             return False
-        try:
-            parsed = self._decode_lines(memoryview(chunk)[start:end])
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return False  # some line is bad: the line-by-line path names it
-        if len(parsed) != lines:
+        run = decode_run(self._decoder, self._measure, self._model, chunk, start, end)
+        if run is None:
             return False
-        if not self._accept_block(parsed):
-            for one in parsed:
-                self._line_no += 1
-                self._request()
-                self._accept_parsed(one)
-        return True
-
-    def _accept_block(self, parsed: list[Any]) -> bool:
-        """Account a block of good lines at once when nothing in it needs a line number; else False."""
-        ids = [one.custom_id for one in parsed]
+        ids, inputs, text, tokens, output = run
+        seen = self._seen
         if (
             self._requests + len(ids) > self._max_requests
-            or {one.body.model for one in parsed} != {self._model}
-            or len(set(ids)) != len(ids)
-            or not self._seen.isdisjoint(ids)
+            or self._inputs + inputs > self._limits.max_embedding_inputs
+            or not seen.isdisjoint(ids)
         ):
             return False
-        totals = measure_all(self._measure, [one.body for one in parsed])
-        if totals is None or self._inputs + totals[0] > self._limits.max_embedding_inputs:
+        before = len(seen)
+        seen.update(ids)
+        if len(seen) - before != len(ids):  # a custom_id repeats within the run: undo, and name it line by line
+            seen.difference_update(ids)
             return False
-        self._seen.update(ids)
         self._line_no += len(ids)
         self._requests += len(ids)
-        self._add_totals(totals)
+        self._add_totals((inputs, text, tokens, output))
         return True
 
     def _accept_parsed(self, parsed: Any) -> None:
