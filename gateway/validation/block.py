@@ -52,6 +52,6 @@ def decode_run(
             text += one_text
             tokens += one_tokens
             output += one_output
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):  # the last: a strict decode
         return None
     return ids, inputs, text, tokens, output

@@ -18,6 +18,7 @@ from gateway.validation.lines import (
     EmbeddingsBody,
     EmbeddingsLine,
     LenientChatBody,
+    StrictChatLine,
 )
 from gateway.validation.problems import Problem, from_validation
 
@@ -44,6 +45,9 @@ class EndpointSpec:
     line: msgspec.json.Decoder[Any]  # the fast path: one typed decode of a whole line
     body_type: type[msgspec.Struct]  # the precise path decodes what a body may be, field by field
     measure: Callable[[Any], Measured]
+    # Optional: a decoder that reads every byte of the lines it accepts (no unknown fields, no Raw), so
+    # its success proves a run valid UTF-8 and the splitter may skip that check (see `lines.StrictChatLine`).
+    whole_line: msgspec.json.Decoder[Any] | None = None
 
 
 def _measure_chat(body: ChatBody | LenientChatBody) -> Measured:
@@ -86,7 +90,11 @@ def _measure_embeddings(body: EmbeddingsBody) -> Measured:
 
 ENDPOINTS: dict[str, EndpointSpec] = {
     "/v1/chat/completions": EndpointSpec(
-        "/v1/chat/completions", msgspec.json.Decoder(ChatLine), LenientChatBody, _measure_chat
+        "/v1/chat/completions",
+        msgspec.json.Decoder(ChatLine),
+        LenientChatBody,
+        _measure_chat,
+        msgspec.json.Decoder(StrictChatLine),
     ),
     "/v1/completions": EndpointSpec(
         "/v1/completions", msgspec.json.Decoder(CompletionsLine), CompletionsBody, _measure_completions

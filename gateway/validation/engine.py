@@ -56,6 +56,8 @@ class Validator:
         self._spec = spec
         self._decoder = spec.line.decode
         self._measure = spec.measure
+        self._whole = None if spec.whole_line is None else spec.whole_line.decode
+        self._whole_missed = False  # the strict decoder refused the last run: was it only for being strict?
         self._max_requests = limits.max_requests
         self._serves = serves_model
         self._limits = limits
@@ -110,11 +112,26 @@ class Validator:
         self._request()
         self._accept_parsed(parsed)
 
+    def whole_block(self, chunk: bytes, start: int, end: int) -> bool:
+        """The fastest path: a run of lines the endpoint's strict decoder reads in full (no UTF-8 pass needed)."""
+        if self._whole is None:
+            return False
+        taken = self._take_run(self._whole, chunk, start, end)
+        self._whole_missed = not taken
+        return taken
+
     def block(self, chunk: bytes, start: int, end: int) -> bool:
         """The fast path for a run of valid-UTF-8 lines (see `block.decode_run`); False: take them one by one."""
+        taken = self._take_run(self._decoder, chunk, start, end)
+        if taken and self._whole_missed:
+            self._whole = None  # the file's lines carry fields the strict decoder refuses: stop trying it
+        self._whole_missed = False
+        return taken
+
+    def _take_run(self, decode: Callable[[memoryview], Any], chunk: bytes, start: int, end: int) -> bool:
         if self._blank_run:
             return False
-        run = decode_run(self._decoder, self._measure, self._model, chunk, start, end)
+        run = decode_run(decode, self._measure, self._model, chunk, start, end)
         if run is None:
             return False
         ids, inputs, text, tokens, output = run

@@ -24,6 +24,7 @@ __all__ = [
     "LenientMessage",
     "Message",
     "Part",
+    "StrictChatLine",
 ]
 
 CustomId = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -121,3 +122,28 @@ class EmbeddingsLine(msgspec.Struct):
     method: Literal["POST"]
     url: Literal["/v1/embeddings"]
     body: EmbeddingsBody
+
+
+# Strict twins of the chat line: no unknown field is allowed, so a successful decode has read every string
+# of the line (msgspec rejects invalid UTF-8 in each string and key it decodes; it checks nothing in the
+# fields it skips). A clean line therefore needs no UTF-8 pass of its own; any other line fails here and
+# takes the lenient path above, UTF-8 check included.
+class _StrictPart(msgspec.Struct, forbid_unknown_fields=True):
+    type: str
+    text: str | UnsetType = UNSET
+
+
+class _StrictMessage(msgspec.Struct, forbid_unknown_fields=True):
+    role: str
+    content: str | list[_StrictPart]
+
+
+class _StrictChatBody(_ChatParams, kw_only=True, forbid_unknown_fields=True):
+    messages: Annotated[list[_StrictMessage], Meta(min_length=1)]
+
+
+class StrictChatLine(msgspec.Struct, forbid_unknown_fields=True):
+    custom_id: CustomId
+    method: Literal["POST"]
+    url: Literal["/v1/chat/completions"]
+    body: _StrictChatBody

@@ -2,8 +2,9 @@
 
 Lines wholly inside a chunk are handed over as memoryview slices (no copy); only a line that spans
 chunks is assembled, and it never grows past `max_line_bytes` (the rest of it is skipped and reported).
-UTF-8 is checked once per chunk region (an ASCII chunk costs nothing), and line by line only where
-that region fails: msgspec checks the strings it decodes, but not those of fields it skips.
+msgspec checks the UTF-8 of the strings it decodes, but not of fields it skips: a region whose lines
+the sink's strict decoder reads in full (`whole_block`) needs no other check; else UTF-8 is checked once
+per region (an ASCII chunk is cheap), and line by line only where that region fails.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ __all__ = ["LineSink", "LineSplitter"]
 
 
 class LineSink(Protocol):
+    def whole_block(self, chunk: bytes, start: int, end: int) -> bool:
+        """Take the whole lines in chunk[start:end] at once if a decode that reads every byte accepts them."""
+
     def block(self, chunk: bytes, start: int, end: int) -> bool:
         """Take the whole lines in chunk[start:end] at once if it can (valid UTF-8); False: line by line."""
 
@@ -63,10 +67,13 @@ class LineSplitter:
             self._end_tail()
 
     def _region(self, chunk: bytes, start: int, end: int) -> None:
+        sink, limit = self._sink, self._max_line
+        fits = end - start <= limit
+        if fits and sink.whole_block(chunk, start, end):
+            return  # every byte was decoded, and so checked as UTF-8, by msgspec
         view = memoryview(chunk)
         checked = chunk.isascii() or _utf8_ok(view[start:end])
-        sink, limit = self._sink, self._max_line
-        if checked and end - start <= limit and sink.block(chunk, start, end):
+        if checked and fits and sink.block(chunk, start, end):
             return
         while start < end:
             newline = chunk.index(b"\n", start, end)
