@@ -9,7 +9,6 @@ before closing (`truncate`, aimed at result-file downloads).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 from typing import Literal
@@ -18,6 +17,7 @@ import httpx
 from aiohttp import web
 
 from tests.support.ports import free_port
+from tests.support.threaded_server import ThreadedServer
 
 __all__ = ["FaultProxy", "ProxyFault"]
 
@@ -32,8 +32,7 @@ class FaultProxy:
         self.injected: list[tuple[ProxyFault, str]] = []
         self._pending: list[tuple[ProxyFault, re.Pattern[str]]] = []
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ThreadedServer(self._app, self.port, "fault proxy")
 
     @property
     def base_url(self) -> str:
@@ -81,31 +80,14 @@ class FaultProxy:
             return response
         return web.Response(status=upstream.status_code, body=upstream.content, headers=reply_headers)
 
-    def start(self) -> FaultProxy:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), name="fault-proxy", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the fault proxy did not start")
-        return self
-
-    def _serve(self, ready: threading.Event) -> None:
-        assert self._loop is not None
-        loop = self._loop
-        asyncio.set_event_loop(loop)
+    def _app(self) -> web.Application:
         app = web.Application(client_max_size=1 << 30)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
+        return app
+
+    def start(self) -> FaultProxy:
+        self._server.start()
+        return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop = self._thread = None
+        self._server.stop()

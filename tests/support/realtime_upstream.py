@@ -26,6 +26,7 @@ import msgspec
 from aiohttp import web
 
 from tests.support.ports import free_port
+from tests.support.threaded_server import ThreadedServer
 
 __all__ = ["RealtimeUpstream", "Received", "usage_for"]
 
@@ -80,8 +81,7 @@ class RealtimeUpstream:
         self._arrivals: collections.deque[float] = collections.deque()
         self._not_before = 0.0
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server = ThreadedServer(self.app, self.port, "realtime upstream simulator")
 
     @property
     def base_url(self) -> str:
@@ -161,31 +161,11 @@ class RealtimeUpstream:
 
     # In-process lifecycle: the server runs on its own loop in a daemon thread.
     def start(self) -> RealtimeUpstream:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("the realtime upstream simulator did not start")
+        self._server.start()
         return self
 
-    def _serve(self, ready: threading.Event) -> None:
-        assert self._loop is not None
-        loop = self._loop
-        asyncio.set_event_loop(loop)
-        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.5)
-        loop.run_until_complete(runner.setup())
-        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
-        ready.set()
-        loop.run_forever()
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
-
     def stop(self) -> None:
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-            self._loop = self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> RealtimeUpstream:
         return self.start()
