@@ -2,7 +2,8 @@
 
 All keys share the project's `bg:` prefix and one hash tag, `{acct}`, so every ledger key lives in one
 Redis Cluster slot and the settlement script can touch a record, the indexes, the totals and the budget
-reservations atomically. The ledger writes once per batch, so one slot is never a hot spot.
+reservations atomically. The ledger writes once per batch, so one slot is never a hot spot. Every script
+names each key it touches in KEYS[] (none is built inside Lua), as Cluster proxies and managed services demand.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 
 import msgspec
-import redis.asyncio as aioredis
 
 from accounting import keys, lua
 from accounting.records import LedgerPage, LedgerRecord, SummaryRow, day_of, month_of
+from accounting.redis_types import RedisClient
 from accounting.summary import GroupBy, Summer, rows_from_totals
 
 __all__ = ["Ledger", "plain"]
@@ -32,6 +32,7 @@ __all__ = ["Ledger", "plain"]
 _ENCODER = msgspec.json.Encoder()
 _RECORD = msgspec.json.Decoder(LedgerRecord)
 _SCAN_CHUNK = 500
+_OWNER_MOVED = -1  # the release script's reply when the reservation's owner is not the tenant read before
 
 
 def plain(amount: Decimal) -> str:
@@ -79,7 +80,7 @@ def _total_args(record: LedgerRecord) -> list[str | int]:
 class Ledger:
     """Settled batches and budget reservations. One instance per Redis client; scripts register once."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._settle = redis.register_script(lua.SETTLE)
         self._check_budget = redis.register_script(lua.CHECK_BUDGET)
@@ -183,8 +184,15 @@ class Ledger:
 
     async def release(self, batch_id: str) -> bool:
         """Drop the batch's reservation (settling drops it too); True when there was one."""
-        prefix = keys.tenant_reservations("")
-        return bool(await self._release(keys=[keys.reservation_owners()], args=[batch_id, prefix]))
+        owners = keys.reservation_owners()
+        while True:  # re-read when the reservation moved to another tenant between the two calls (rare)
+            tenant = await self._redis.hget(owners, batch_id)
+            if tenant is None:
+                return False
+            script_keys = [owners, keys.tenant_reservations(_text(tenant))]
+            released = await self._release(keys=script_keys, args=[batch_id, tenant])
+            if released != _OWNER_MOVED:
+                return bool(released)
 
     async def month_spend(self, tenant: str, month: str) -> tuple[Decimal, Decimal]:
         """(settled, reserved) USD of `tenant` in UTC `month` (`YYYY-MM`), exact."""

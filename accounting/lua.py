@@ -108,12 +108,15 @@ redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
 return 1
 """
 
-# KEYS: reservation owners; ARGV: batch id, reservations-key prefix (same `{acct}` slot as every ledger key)
+# Invariant: a reservation is dropped from its owner's hash together with its owner entry, and only if the
+# owner is still the tenant the caller read (a script may touch only declared keys, so the caller reads it).
+# KEYS: reservation owners, that tenant's reservations; ARGV: batch id, tenant → 1 dropped, 0 none, -1 owner moved
 RELEASE = """
 local tenant = redis.call('HGET', KEYS[1], ARGV[1])
 if not tenant then return 0 end
+if tenant ~= ARGV[2] then return -1 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HDEL', ARGV[2] .. tenant, ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 """
 

@@ -1,9 +1,18 @@
 """Every Redis key the gateway uses, in one place. Nothing else formats a key string.
 
-All keys share the `bg:` prefix. Keys that one Lua script touches together carry the same hash tag
-(`{...}`), so the layout works on Redis Cluster: per-batch keys are tagged with the batch id, per-tenant
-indexes with the tenant. (`providers/keys.py` and `accounting/keys.py` own their packages' keys with the
-same prefix, because those packages may not import the gateway.)
+All keys share the `bg:` prefix. Keys that one Lua script or transaction touches together carry the same
+hash tag (`{...}`), so every script runs in one slot on Redis Cluster:
+
+- `{batches}`: every batch lifecycle key (records, event streams, status and expiry indexes, tenant batch
+  indexes, in-flight sets), because the lifecycle script moves a batch between global indexes in the
+  same atomic step that changes its record. One slot holds all batch metadata: small records, a few writes
+  per batch; the per-line traffic lives on the executor's per-batch tags (`providers/keys.py`).
+- `{files}`: every file metadata key (records, tenant indexes, the expiry index), written in one
+  transaction per upload or delete. File contents live in storage, not Redis.
+- `{work}`: the shared work schedule. Upload leases are tagged per tenant (one key per script).
+
+(`providers/keys.py` and `accounting/keys.py` own their packages' keys with the same prefix, because those
+packages may not import the gateway.)
 """
 
 from __future__ import annotations
@@ -26,11 +35,13 @@ __all__ = [
 ]
 
 PREFIX = "bg:"
+_BATCHES = f"{PREFIX}{{batches}}:"
+_FILES = f"{PREFIX}{{files}}:"
 
 
 def file_record(file_id: str) -> str:
     """msgspec-encoded FileRecord."""
-    return f"{PREFIX}file:{{{file_id}}}"
+    return f"{_FILES}file:{file_id}"
 
 
 def file_index(tenant: str, purpose: str | None = None) -> str:
@@ -39,7 +50,7 @@ def file_index(tenant: str, purpose: str | None = None) -> str:
     Ids sort by creation time, so lexicographic order is creation order.
     """
     suffix = "" if purpose is None else f":{purpose}"
-    return f"{PREFIX}tenant:{{{tenant}}}:files{suffix}"
+    return f"{_FILES}tenant:{tenant}{suffix}"
 
 
 def upload_leases(tenant: str) -> str:
@@ -49,37 +60,37 @@ def upload_leases(tenant: str) -> str:
 
 def files_by_expiry() -> str:
     """Sorted set of file ids scored by `expires_at`, for the expiry sweep."""
-    return f"{PREFIX}files:by-expiry"
+    return f"{_FILES}by-expiry"
 
 
 def batch_record(batch_id: str) -> str:
     """Hash of a BatchRecord: one field per record field, each msgspec-JSON encoded (`status` plain)."""
-    return f"{PREFIX}batch:{{{batch_id}}}"
+    return f"{_BATCHES}batch:{batch_id}"
 
 
 def batch_events(batch_id: str) -> str:
-    """Stream of a batch's status transitions (time, from, to, cause); same hash tag as its record."""
-    return f"{PREFIX}batch:{{{batch_id}}}:events"
+    """Stream of a batch's status transitions (time, from, to, cause)."""
+    return f"{_BATCHES}batch:{batch_id}:events"
 
 
 def batch_index(tenant: str) -> str:
     """Lexicographic sorted set (all scores 0) of a tenant's batch ids; ids sort by creation time."""
-    return f"{PREFIX}tenant:{{{tenant}}}:batches"
+    return f"{_BATCHES}tenant:{tenant}"
 
 
 def batches_in_flight(tenant: str) -> str:
     """Set of a tenant's batch ids admitted and not yet seen terminal (pruned by the admission script)."""
-    return f"{PREFIX}tenant:{{{tenant}}}:batches:in-flight"
+    return f"{_BATCHES}tenant:{tenant}:in-flight"
 
 
 def batches_by_status(status: str) -> str:
     """Sorted set of the batch ids currently in `status`, scored by when they entered it (unix s)."""
-    return f"{PREFIX}batches:status:{status}"
+    return f"{_BATCHES}status:{status}"
 
 
 def batches_by_expiry() -> str:
     """Sorted set of non-terminal batch ids scored by `expires_at` (unix s), for the expiry sweep."""
-    return f"{PREFIX}batches:by-expiry"
+    return f"{_BATCHES}by-expiry"
 
 
 def work_due() -> str:

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from accounting.ledger import Ledger
 from accounting.metrics import Metrics
+from accounting.redis_types import RedisClient
 from gateway.auth import Authenticator
 from gateway.batches import BatchStore, Schedule
 from gateway.files.store import FileStore
+from gateway.redis_client import open_redis
 from gateway.settings import Settings
 from gateway.storage_factory import Storage, open_storage
 
 __all__ = ["Services", "open_services"]
 
-REDIS_MAX_CONNECTIONS = 100
-REDIS_POOL_WAIT_SECONDS = 10.0
-
 
 @dataclass
 class Services:
     settings: Settings
-    redis: aioredis.Redis
+    redis: RedisClient
     storage: Storage
     files: FileStore
     batches: BatchStore
@@ -43,15 +41,7 @@ def open_services(settings: Settings) -> Services:
     """Create the clients (connections open lazily, on first use)."""
     if not settings.redis.url:
         raise ValueError("settings.redis.url is empty: start the embedded Redis first (gateway.embedded_redis)")
-    # A blocking pool: under a burst, a request waits for a free connection instead of failing with
-    # "Too many connections" (redis-py's default pool raises past 100, which answered 500s under load).
-    pool = aioredis.BlockingConnectionPool.from_url(
-        settings.redis.url,
-        max_connections=REDIS_MAX_CONNECTIONS,
-        timeout=REDIS_POOL_WAIT_SECONDS,
-        health_check_interval=30,
-    )
-    redis = aioredis.Redis.from_pool(pool)
+    redis = open_redis(settings.redis.url)
     registry = CollectorRegistry()
     return Services(
         settings=settings,

@@ -15,6 +15,7 @@ from typing import Annotated
 import msgspec
 
 from accounting.prices import DEFAULT_MODEL_PRICES
+from gateway.redis_client import RedisUrlError, parse_redis_url
 from providers.config import ALL_ENDPOINTS, ProviderSettings
 
 __all__ = [
@@ -216,7 +217,18 @@ def load_settings(path: str | os.PathLike[str] | None = None, environ: dict[str,
     redis_url = env.get("REDIS_URL")
     if redis_url:
         settings = msgspec.structs.replace(settings, redis=RedisSettings(url=redis_url))
+    _check_redis_url(settings.redis.url)
     return settings
+
+
+def _check_redis_url(url: str) -> None:
+    """A bad `redis.url` fails here, at start-up, with the reason (never the URL: it may hold a password)."""
+    if not url:
+        return  # embedded mode
+    try:
+        parse_redis_url(url)
+    except RedisUrlError as exc:
+        raise ConfigError(f"redis.url (or REDIS_URL): {exc}") from None
 
 
 def _read_file(path: Path) -> Settings:

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from gateway.settings import RedisSettings, Settings, Tenant, default_settings
 from tests.support.gateway_server import GatewayServer
 from tests.support.redis_server import RedisServer
+from tests.support.redis_topologies import ClusterServers, SentinelServers
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,32 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
+    """A real 3-primary Redis Cluster, started on first use (about 2 s)."""
+    servers = ClusterServers(tmp_path_factory.mktemp("redis-cluster"))
+    servers.start()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelServers]:
+    """A real primary watched by a real Sentinel, started on first use."""
+    servers = SentinelServers(tmp_path_factory.mktemp("redis-sentinel"))
+    servers.start()
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture(params=["cluster", "sentinel"])
+def topology_url(request: pytest.FixtureRequest) -> str:
+    """The `redis.url` of a freshly flushed Cluster or Sentinel deployment (the single node is `redis_url`)."""
+    servers: ClusterServers | SentinelServers = request.getfixturevalue(f"redis_{request.param}")
+    servers.flush()
+    return servers.url
 
 
 @pytest.fixture

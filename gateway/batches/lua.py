@@ -47,15 +47,18 @@ return {2, redis.call('HGETALL', record)}
 """
 
 
-# The in-flight set holds record keys, so the script reads each member's status without formatting a key.
+# The in-flight set holds record keys. When it is full, the caller passes its members as KEYS[7..] (a script
+# may touch only the keys it declares), and the script prunes those it finds terminal or gone. Reply: 1
+# admitted, 0 refused, -1 full and no members declared (call again with them).
 _CREATE_BODY = """
 local record, index, by_status, expiry, events, in_flight = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, limit, status, stamp, expires_at = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 local running = not TERMINAL[status]
 if running and limit > 0 and redis.call('SCARD', in_flight) >= limit then
-  for _, member in ipairs(redis.call('SMEMBERS', in_flight)) do
-    local current = redis.call('HGET', member, 'status')
-    if not current or TERMINAL[current] then redis.call('SREM', in_flight, member) end
+  if #KEYS == 6 then return -1 end
+  for k = 7, #KEYS do
+    local current = redis.call('HGET', KEYS[k], 'status')
+    if not current or TERMINAL[current] then redis.call('SREM', in_flight, KEYS[k]) end
   end
   if redis.call('SCARD', in_flight) >= limit then return 0 end
 end
@@ -96,7 +99,7 @@ def transition_source() -> str:
 @cache
 def create_source() -> str:
     """Invariant: a tenant never holds more than `limit` non-terminal batches (terminal never turns back, so
-    pruning members seen terminal at admission keeps the count exact under any concurrency)."""
+    pruning members seen terminal at admission keeps the count an upper bound under any concurrency)."""
     return f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _CREATE_BODY
 
 

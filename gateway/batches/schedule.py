@@ -11,8 +11,8 @@ The three keys share the hash tag `{work}`, so the scripts are Redis-Cluster-saf
 from __future__ import annotations
 
 import msgspec
-import redis.asyncio as aioredis
 
+from accounting.redis_types import RedisClient
 from gateway import keys
 
 __all__ = ["Claim", "Schedule"]
@@ -56,7 +56,7 @@ class Claim(msgspec.Struct, frozen=True):
 
 
 class Schedule:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
         self._fenced = redis.register_script(_FENCED)

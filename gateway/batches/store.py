@@ -1,18 +1,17 @@
 """BatchStore: batch records, their indexes and lifecycle in Redis.
 
-Layout (keys from `gateway.keys`): the record hash and its event stream share the hash tag `{batch_id}`;
-the per-tenant list index is tagged by tenant; the status indexes and the expiry index are global.
-
-Cluster: every script names every key it touches in KEYS[], so it is correct on one node (the embedded
-default, Sentinel, or any single-primary deployment). The transition script touches the record (slot of
-`{batch_id}`) and the global status/expiry indexes in one call, which Redis Cluster would refuse. We accept
-that: atomic index moves matter more today than Cluster. Moving to Cluster means keeping the CAS on the
-record and its events alone and repairing the indexes from the event stream by a sweep.
+Layout (keys from `gateway.keys`): every key here (records, event streams, tenant lists, in-flight sets,
+status and expiry indexes) carries the hash tag `{batches}`, so each script below runs in one Redis Cluster
+slot and names every key it touches in KEYS[]. The transition script moves a batch between the global
+status/expiry indexes in the same atomic step as its record and event. The price on Cluster: all batch
+metadata lives on one node; it is small and written a few times per batch, while the per-line traffic
+(executor, results) is spread over per-batch tags.
 
 Admission: `create` runs as one Lua script that also keeps the tenant's in-flight set (record keys of batches
 admitted and not yet seen terminal) and refuses a batch past the tenant's limit. Members are pruned lazily at
-admission, only when the set is full: terminal is forever, so the count stays exact without the transition
-script knowing the tenant. Like the transition script, it reads keys of other slots (the members' records).
+admission, only when the set is full: the script then asks for the members, and a second call declares them
+as keys and drops those seen terminal. Terminal is forever, so the count never undercounts; a member turning
+terminal between the two calls only makes a refusal that a retry admits.
 
 Refusal: `transition` raises `IllegalTransitionError` (carrying the current status) when the table forbids the
 move and returns None only for an unknown batch; `update` returns None for both (callers re-read if needed).
@@ -24,9 +23,9 @@ import builtins
 from collections.abc import Collection, Mapping
 from typing import Any, cast
 
-import redis.asyncio as aioredis
 import structlog
 
+from accounting.redis_types import RedisClient
 from gateway import keys
 from gateway.batches.events import BatchEvent, decode_events
 from gateway.batches.lua import STATUS_ORDER, create_source, transition_source, update_source
@@ -39,6 +38,7 @@ _log = structlog.get_logger("batchgate.batches")
 
 NON_TERMINAL: frozenset[BatchStatus] = frozenset(BatchStatus) - TERMINAL
 _EMPTY: Mapping[str, object] = {}
+_FULL = -1  # the create script's reply when the in-flight set is full and its members were not declared
 
 
 class IllegalTransitionError(Exception):
@@ -61,7 +61,7 @@ class TooManyBatchesInFlightError(Exception):
 
 
 class BatchStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._transition = redis.register_script(transition_source())
         self._update = redis.register_script(update_source())
@@ -84,7 +84,11 @@ class BatchStore:
             keys.batches_in_flight(record.tenant),
         ]
         args = [record.id, limit, record.status.value, record.created_at, expires_at, *_flatten(encode_hash(record))]
-        if not await self._create(keys=script_keys, args=args):
+        admitted = await self._create(keys=script_keys, args=args)
+        if admitted == _FULL:  # prune: declare the in-flight records, so the script may read them
+            members = await self._redis.smembers(keys.batches_in_flight(record.tenant))
+            admitted = await self._create(keys=[*script_keys, *members], args=args)
+        if admitted != 1:
             raise TooManyBatchesInFlightError(record.tenant, limit)
 
     async def get(self, batch_id: str, *, tenant: str | None) -> BatchRecord | None:

@@ -12,10 +12,10 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 
-import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from accounting.redis_types import RedisClient
 from gateway import keys
 
 __all__ = ["LEASE_SECONDS", "UploadSlots"]
@@ -50,7 +50,7 @@ return 1
 
 
 class UploadSlots:
-    def __init__(self, redis: aioredis.Redis, limit: int, lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(self, redis: RedisClient, limit: int, lease_seconds: float = LEASE_SECONDS) -> None:
         self._redis = redis
         self._limit = limit
         self._ttl_ms = int(lease_seconds * 1000)

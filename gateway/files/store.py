@@ -2,6 +2,9 @@
 
 Ids sort by creation time (`gateway.ids`), so each index is a sorted set with all scores 0 read with
 ZRANGE … BYLEX: `after` pages are exact for any id ever issued, including deleted ones.
+
+Every key here carries the hash tag `{files}` (`gateway.keys`), so the create and delete transactions and
+the MGET of a page run in one Redis Cluster slot.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from collections.abc import Sequence
 from typing import Literal, cast
 
 import msgspec
-import redis.asyncio as aioredis
 
+from accounting.redis_types import RedisClient
 from gateway import keys
 from gateway.files.records import FileRecord
 
@@ -22,7 +25,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 class FileStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
 
     async def create(self, record: FileRecord) -> None:

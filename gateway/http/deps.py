@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import QueryParameter, SkipValidation
 
 from gateway.auth import Principal
 from gateway.errors import AuthenticationError
@@ -18,7 +18,8 @@ __all__ = ["MAX_CURSOR_LENGTH", "Cursor", "PrincipalDep", "ServicesDep", "princi
 # Object ids are 31-32 characters; a cursor far longer than any id is refused before it reaches Redis.
 MAX_CURSOR_LENGTH = 128
 Cursor = Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)]
-ServicesDep = NamedDependency[Services]
+# Not validated: the process's own object, and msgspec cannot model its Redis client (a union of two classes).
+ServicesDep = NamedDependency[SkipValidation[Services]]
 PrincipalDep = NamedDependency[Principal]
 
 

@@ -10,8 +10,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
+from accounting.redis_types import RedisClient
 from gateway.settings import Settings
 from providers import native, openai_batch
 from providers.base import BlobStore, Provider, UpstreamObserver
@@ -24,7 +23,7 @@ __all__ = ["ProviderSet", "build_providers"]
 class _Shared:
     """What every provider of one process may use."""
 
-    redis: aioredis.Redis
+    redis: RedisClient
     blobs: BlobStore
     worker_id: str
     observe: UpstreamObserver | None
@@ -63,7 +62,7 @@ class ProviderSet:
 
 def build_providers(
     settings: Settings,
-    redis: aioredis.Redis,
+    redis: RedisClient,
     blobs: BlobStore,
     *,
     worker_id: str,

@@ -13,11 +13,11 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from accounting.redis_types import RedisClient
 from providers import keys
 from providers.native.scripts import CORRECT, RECORD, RESERVE, Script, pack
 
@@ -76,7 +76,7 @@ def _retrieve(future: asyncio.Future[object]) -> None:
 
 
 class Ledger:
-    def __init__(self, redis: aioredis.Redis, max_ops: int) -> None:
+    def __init__(self, redis: RedisClient, max_ops: int) -> None:
         self._redis = redis
         self._max_ops = max_ops
         self._queue: list[_Op] = []

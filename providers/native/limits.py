@@ -6,10 +6,10 @@ import asyncio
 import collections
 import time
 
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from accounting.redis_types import RedisClient
 from providers import keys
 from providers.config import ProviderSettings
 from providers.native.scripts import RATE
@@ -43,7 +43,7 @@ class RateLimiter:
     spaced evenly). Within a process one coroutine at a time holds a reservation and sleeps until its
     slot, so waiting lines do not hammer Redis and the schedule never runs far ahead."""
 
-    def __init__(self, redis: aioredis.Redis, provider: str, settings: ProviderSettings, safety: float) -> None:
+    def __init__(self, redis: RedisClient, provider: str, settings: ProviderSettings, safety: float) -> None:
         rpm, tpm = settings.requests_per_minute, settings.tokens_per_minute
         self._redis = redis
         self._keys = [keys.native_rate(provider, "rpm"), keys.native_rate(provider, "tpm")]

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Literal
 
 import msgspec
-import redis.asyncio as aioredis
 
+from accounting.redis_types import RedisClient
 from providers import keys
 from providers.base import BatchJob, BlobStore, Finished, PollOutcome, Progress, Running
 from providers.config import ProviderSettings
@@ -57,7 +57,7 @@ class NativeProvider:
         self,
         name: str,
         settings: ProviderSettings,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         blobs: BlobStore,
         api_key: str | None,
         *,
@@ -126,15 +126,17 @@ class NativeProvider:
         stream, enqueued = keys.native_stream(self.name), keys.native_enqueued(self.name)
         ids = await self._redis.hget(enqueued, job.batch_id)
         chunks = _state_decoder.decode(state).chunks if state else 0
-        pipe = self._redis.pipeline(transaction=True)
-        if ids:
-            entry_ids = _text(ids).split(",")
-            pipe.xack(stream, keys.NATIVE_GROUP, *entry_ids)
-            pipe.xdel(stream, *entry_ids)
-        pipe.hdel(enqueued, job.batch_id)
-        pipe.delete(keys.native_meta(job.batch_id), keys.native_results(job.batch_id))
-        pipe.delete(keys.native_attempts(job.batch_id))
-        await pipe.execute()
+        # Two transactions, one per hash slot (the provider's stream, the batch's state), so they run on Redis
+        # Cluster too. Each is idempotent: a crash between them leaves what a second cleanup finishes.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if ids:
+                entry_ids = _text(ids).split(",")
+                pipe.xack(stream, keys.NATIVE_GROUP, *entry_ids)
+                pipe.xdel(stream, *entry_ids)
+            pipe.hdel(enqueued, job.batch_id)
+            await pipe.execute()
+        batch_keys = (keys.native_meta(job.batch_id), keys.native_results(job.batch_id))
+        await self._redis.delete(*batch_keys, keys.native_attempts(job.batch_id))
         for index in range(chunks):
             await self._blobs.delete(chunk_key(job.batch_id, index))
 
@@ -157,7 +159,7 @@ class NativeProvider:
 def build(
     name: str,
     settings: ProviderSettings,
-    redis: aioredis.Redis,
+    redis: RedisClient,
     blobs: BlobStore,
     api_key: str | None,
     worker_id: str,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
+
+from accounting.redis_types import RedisClient
 
 __all__ = ["CLOSE", "CORRECT", "ENQUEUE", "RATE", "RECORD", "RESERVE", "Script", "pack"]
 
@@ -15,7 +16,7 @@ class Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
-    async def __call__(self, redis: aioredis.Redis, keys: list[str], args: list[str | int | float]) -> object:
+    async def __call__(self, redis: RedisClient, keys: list[str], args: list[str | int | float]) -> object:
         try:
             return await redis.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:

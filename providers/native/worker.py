@@ -17,12 +17,12 @@ import contextlib
 import time
 
 import msgspec
-import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from accounting.redis_types import RedisClient
 from providers import keys
 from providers.base import BlobStore
 from providers.native.limits import AdaptiveLimit
@@ -46,7 +46,7 @@ _Item = tuple[Chunk, ChunkLine, Attempt | None]
 class ChunkWorker:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         blobs: BlobStore,
         provider: str,
         consumer: str,
