@@ -9,8 +9,10 @@
 """
 
 from gateway.validation.endpoints import DEFAULT_CHAT_MAX_OUTPUT_TOKENS, DEFAULT_COMPLETIONS_MAX_TOKENS
-from gateway.validation.engine import CHUNK_BYTES, ValidationLimits, Validator, validate_chunks, validate_file
+from gateway.validation.engine import Validator
 from gateway.validation.errors import ERROR_CODES, ErrorCode, LineError
+from gateway.validation.files import CHUNK_BYTES, validate_chunks, validate_file
+from gateway.validation.limits import ValidationLimits
 from gateway.validation.report import ValidationReport
 
 __all__ = [

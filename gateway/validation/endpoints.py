@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
+from msgspec import UNSET
 
 from gateway.validation.errors import ErrorCode
-from gateway.validation.inputs import measure_inputs, utf8_len
+from gateway.validation.inputs import measure_inputs
 from gateway.validation.lines import (
     ChatBody,
     ChatLine,
@@ -19,6 +20,7 @@ from gateway.validation.lines import (
     EmbeddingsLine,
     LenientChatBody,
     StrictChatLine,
+    strict_chat_line_for,
 )
 from gateway.validation.problems import Problem, from_validation
 
@@ -26,8 +28,10 @@ __all__ = [
     "DEFAULT_CHAT_MAX_OUTPUT_TOKENS",
     "DEFAULT_COMPLETIONS_MAX_TOKENS",
     "ENDPOINTS",
+    "Bulk",
     "EndpointSpec",
     "Measured",
+    "chat_output_tokens",
 ]
 
 # Output budget per line when the line sets no limit. Chat: our planning figure (models differ; most cap
@@ -39,6 +43,11 @@ DEFAULT_COMPLETIONS_MAX_TOKENS = 16
 Measured = tuple[tuple[Problem, ...], int, int, int, int]
 
 
+class Bulk(NamedTuple):
+    decoder_for: Callable[[str], msgspec.json.Decoder[Any]]  # `whole_line`, pinned to the file's model
+    output_tokens: Callable[[Any], int]  # of one decoded body
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointSpec:
     url: str
@@ -48,25 +57,32 @@ class EndpointSpec:
     # Optional: a decoder that reads every byte of the lines it accepts (no unknown fields, no Raw), so
     # its success proves a run valid UTF-8 and the splitter may skip that check (see `lines.StrictChatLine`).
     whole_line: msgspec.json.Decoder[Any] | None = None
+    # Optional, with `whole_line`: the bulk path (`bulk.py`).
+    bulk: Bulk | None = None
+    # The estimate's text bytes are each request line's own bytes (chat; see `report.ValidationReport`).
+    text_is_line: bool = False
+
+
+def chat_output_tokens(body: ChatBody | LenientChatBody) -> int:
+    limit = body.max_completion_tokens or body.max_tokens or DEFAULT_CHAT_MAX_OUTPUT_TOKENS
+    return limit * (body.n or 1)
 
 
 def _measure_chat(body: ChatBody | LenientChatBody) -> Measured:
-    text = 0
-    problems: tuple[Problem, ...] = ()
-    for message in body.messages:
-        content = message.content
-        if isinstance(content, str):  # the hot case, inlined: one check per message
-            text += len(content) if content.isascii() else len(content.encode())
-        elif isinstance(content, list):
-            text += sum([utf8_len(part.text) for part in content if isinstance(part.text, str)])
-        elif message.role != "assistant":
-            problems += (_null_content(body, message),)
-    limit = body.max_completion_tokens or body.max_tokens or DEFAULT_CHAT_MAX_OUTPUT_TOKENS
-    return problems, 0, text, 0, limit * (body.n or 1)
+    # Only the precise path's lenient body may hold a null or absent content; the fast path's type refuses it.
+    problems = _null_contents(body) if isinstance(body, LenientChatBody) else ()
+    return problems, 0, 0, 0, chat_output_tokens(body)
 
 
-def _null_content(body: ChatBody | LenientChatBody, message: object) -> Problem:
-    index = next(index for index, item in enumerate(body.messages) if item is message)
+def _null_contents(body: LenientChatBody) -> tuple[Problem, ...]:
+    return tuple(
+        _null_content(index)
+        for index, message in enumerate(body.messages)
+        if (message.content is None or message.content is UNSET) and message.role != "assistant"
+    )
+
+
+def _null_content(index: int) -> Problem:
     param = f"body.messages[{index}].content"
     return ErrorCode.INVALID_VALUE, f"`{param}` may be null or absent only for assistant messages", param
 
@@ -94,7 +110,9 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         msgspec.json.Decoder(ChatLine),
         LenientChatBody,
         _measure_chat,
-        msgspec.json.Decoder(StrictChatLine),
+        whole_line=msgspec.json.Decoder(StrictChatLine),
+        bulk=Bulk(strict_chat_line_for, chat_output_tokens),
+        text_is_line=True,
     ),
     "/v1/completions": EndpointSpec(
         "/v1/completions", msgspec.json.Decoder(CompletionsLine), CompletionsBody, _measure_completions

@@ -10,34 +10,24 @@ an `unexpected_bom` error on line 1 for the same reason; the rest of line 1 is s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from gateway.validation.block import decode_run
+from gateway.validation.bulk import decode_bulk
 from gateway.validation.diagnose import diagnose
-from gateway.validation.endpoints import ENDPOINTS
+from gateway.validation.endpoints import ENDPOINTS, Bulk
 from gateway.validation.errors import ErrorCode
+from gateway.validation.limits import ValidationLimits
 from gateway.validation.problems import Problem
 from gateway.validation.report import ErrorLog, ValidationReport
 from gateway.validation.splitter import LineSplitter
 
-__all__ = ["CHUNK_BYTES", "ValidationLimits", "Validator", "validate_chunks", "validate_file"]
+__all__ = ["Validator"]
 
-CHUNK_BYTES = 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
-
-
-class ValidationLimits(msgspec.Struct, frozen=True):
-    """Batch limits; the defaults are OpenAI's, except `max_line_bytes`, our own bound on memory."""
-
-    max_requests: int = 50_000
-    max_bytes: int = 200 * 1024 * 1024
-    max_embedding_inputs: int = 50_000
-    max_errors: int = 100  # errors kept in the report; `error_count` still counts all
-    max_line_bytes: int = 32 * 1024 * 1024
 
 
 class Validator:
@@ -58,6 +48,7 @@ class Validator:
         self._measure = spec.measure
         self._whole = None if spec.whole_line is None else spec.whole_line.decode
         self._whole_missed = False  # the strict decoder refused the last run: was it only for being strict?
+        self._text_is_line = spec.text_is_line
         self._max_requests = limits.max_requests
         self._serves = serves_model
         self._limits = limits
@@ -100,6 +91,8 @@ class Validator:
         if self._line_no == 1 and data[:3] == _BOM:
             self._log.add(ErrorCode.UNEXPECTED_BOM, "the file starts with a UTF-8 byte order mark", None, 1)
             data = data[3:]
+        if self._text_is_line:
+            self._text_bytes += len(data)
         if not valid_utf8:
             self._request()
             self._log.add(ErrorCode.INVALID_UTF8, "the line is not valid UTF-8", None, self._line_no)
@@ -116,7 +109,11 @@ class Validator:
         """The fastest path: a run of lines the endpoint's strict decoder reads in full (no UTF-8 pass needed)."""
         if self._whole is None:
             return False
-        taken = self._take_run(self._whole, chunk, start, end)
+        bulk, model = self._spec.bulk, self._model
+        if bulk is not None and model is not None:  # pinned to the model the file's first request set
+            taken = self._take_bulk(bulk, model, chunk, start, end)
+        else:
+            taken = self._take_run(self._whole, chunk, start, end)
         self._whole_missed = not taken
         return taken
 
@@ -124,9 +121,18 @@ class Validator:
         """The fast path for a run of valid-UTF-8 lines (see `block.decode_run`); False: take them one by one."""
         taken = self._take_run(self._decoder, chunk, start, end)
         if taken and self._whole_missed:
-            self._whole = None  # the file's lines carry fields the strict decoder refuses: stop trying it
+            self._whole = None  # the file's lines carry fields (or a shape) the strict path refuses: stop trying it
         self._whole_missed = False
         return taken
+
+    def _take_bulk(self, bulk: Bulk, model: str, chunk: bytes, start: int, end: int) -> bool:
+        if self._blank_run:
+            return False
+        run = decode_bulk(bulk.decoder_for(model).decode_lines, bulk.output_tokens, chunk, start, end)
+        if run is None:
+            return False
+        ids, text, output = run
+        return self._commit(ids, (0, text, 0, output))
 
     def _take_run(self, decode: Callable[[memoryview], Any], chunk: bytes, start: int, end: int) -> bool:
         if self._blank_run:
@@ -135,10 +141,16 @@ class Validator:
         if run is None:
             return False
         ids, inputs, text, tokens, output = run
+        if self._text_is_line:
+            text += end - start - len(ids)  # the lines' bytes, without their newlines
+        return self._commit(ids, (inputs, text, tokens, output))
+
+    def _commit(self, ids: list[str], totals: tuple[int, int, int, int]) -> bool:
+        """Take a clean run's lines unless the file's limits or its earlier custom_ids refuse them."""
         seen = self._seen
         if (
             self._requests + len(ids) > self._max_requests
-            or self._inputs + inputs > self._limits.max_embedding_inputs
+            or self._inputs + totals[0] > self._limits.max_embedding_inputs
             or not seen.isdisjoint(ids)
         ):
             return False
@@ -149,7 +161,7 @@ class Validator:
             return False
         self._line_no += len(ids)
         self._requests += len(ids)
-        self._add_totals((inputs, text, tokens, output))
+        self._add_totals(totals)
         return True
 
     def _accept_parsed(self, parsed: Any) -> None:
@@ -240,31 +252,3 @@ class Validator:
         if self._requests > limits.max_requests:
             message = f"the file holds {self._requests} requests; the limit is {limits.max_requests}"
             log.add_file(ErrorCode.TOO_MANY_TASKS, message)
-
-
-def validate_chunks(
-    chunks: Iterable[bytes],
-    endpoint: str,
-    *,
-    serves_model: Callable[[str], bool] | None = None,
-    limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen
-) -> ValidationReport:
-    validator = Validator(endpoint, serves_model=serves_model, limits=limits)
-    for chunk in chunks:
-        validator.feed(chunk)
-    return validator.finish()
-
-
-def validate_file(
-    path: Path,
-    endpoint: str,
-    *,
-    serves_model: Callable[[str], bool] | None = None,
-    limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen
-) -> ValidationReport:
-    """Validate a file on disk, read in 1 MiB chunks (raises OSError if it cannot be read)."""
-    validator = Validator(endpoint, serves_model=serves_model, limits=limits)
-    with Path(path).open("rb") as file:
-        while chunk := file.read(CHUNK_BYTES):
-            validator.feed(chunk)
-    return validator.finish()

@@ -2,12 +2,14 @@
 
 Unknown fields are ignored by msgspec (and passed through untouched upstream: we never rewrite a line).
 Constraints live in the types, so one typed decode checks a whole line in C; the precise path
-(`diagnose.py`) decodes the same field types one by one to name each problem.
+(`diagnose.py`) decodes the same field types one by one to name each problem. Every Struct is `gc=False`:
+decoded JSON cannot form a reference cycle, and untracked objects are cheaper to create and free.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import functools
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Raw, UnsetType
@@ -25,6 +27,7 @@ __all__ = [
     "Message",
     "Part",
     "StrictChatLine",
+    "strict_chat_line_for",
 ]
 
 CustomId = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -37,28 +40,28 @@ Penalty = Annotated[float, Meta(ge=-2, le=2)]
 NoStream = Literal[False] | None
 
 
-class Part(msgspec.Struct):
+class Part(msgspec.Struct, gc=False):
     """One content part of a chat message (`{"type": "text", "text": ...}`, `image_url`, ...)."""
 
     type: str
     text: str | UnsetType = UNSET
 
 
-class Message(msgspec.Struct):
+class Message(msgspec.Struct, gc=False):
     """The fast path's message: content present and not null, so no Python check runs per message."""
 
     role: str
     content: str | list[Part]
 
 
-class LenientMessage(msgspec.Struct):
+class LenientMessage(msgspec.Struct, gc=False):
     """The precise path's message: null or absent content, then allowed only for assistant (in Python)."""
 
     role: str
     content: str | list[Part] | UnsetType | None = UNSET
 
 
-class _Sampling(msgspec.Struct, kw_only=True):
+class _Sampling(msgspec.Struct, kw_only=True, gc=False):
     model: ModelName
     stream: NoStream = None
     max_tokens: PositiveInt | None = None
@@ -96,28 +99,28 @@ class CompletionsBody(_Sampling, kw_only=True):
     suffix: str | None = None
 
 
-class EmbeddingsBody(msgspec.Struct, kw_only=True):
+class EmbeddingsBody(msgspec.Struct, kw_only=True, gc=False):
     model: ModelName
     input: Raw
     dimensions: PositiveInt | None = None
     encoding_format: Literal["float", "base64"] | None = None
 
 
-class ChatLine(msgspec.Struct):
+class ChatLine(msgspec.Struct, gc=False):
     custom_id: CustomId
     method: Literal["POST"]
     url: Literal["/v1/chat/completions"]
     body: ChatBody
 
 
-class CompletionsLine(msgspec.Struct):
+class CompletionsLine(msgspec.Struct, gc=False):
     custom_id: CustomId
     method: Literal["POST"]
     url: Literal["/v1/completions"]
     body: CompletionsBody
 
 
-class EmbeddingsLine(msgspec.Struct):
+class EmbeddingsLine(msgspec.Struct, gc=False):
     custom_id: CustomId
     method: Literal["POST"]
     url: Literal["/v1/embeddings"]
@@ -128,12 +131,12 @@ class EmbeddingsLine(msgspec.Struct):
 # of the line (msgspec rejects invalid UTF-8 in each string and key it decodes; it checks nothing in the
 # fields it skips). A clean line therefore needs no UTF-8 pass of its own; any other line fails here and
 # takes the lenient path above, UTF-8 check included.
-class _StrictPart(msgspec.Struct, forbid_unknown_fields=True):
+class _StrictPart(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     type: str
     text: str | UnsetType = UNSET
 
 
-class _StrictMessage(msgspec.Struct, forbid_unknown_fields=True):
+class _StrictMessage(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     role: str
     content: str | list[_StrictPart]
 
@@ -142,8 +145,19 @@ class _StrictChatBody(_ChatParams, kw_only=True, forbid_unknown_fields=True):
     messages: Annotated[list[_StrictMessage], Meta(min_length=1)]
 
 
-class StrictChatLine(msgspec.Struct, forbid_unknown_fields=True):
+class StrictChatLine(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     custom_id: CustomId
     method: Literal["POST"]
     url: Literal["/v1/chat/completions"]
     body: _StrictChatBody
+
+
+@functools.lru_cache(maxsize=16)
+def strict_chat_line_for(model: str) -> msgspec.json.Decoder[Any]:
+    """A decoder of `StrictChatLine`s whose `body.model` must be `model`: the bulk path's model check, in C."""
+    pinned: Any = Literal[model]  # a Literal built at run time, from the file
+    body = msgspec.defstruct(
+        "PinnedChatBody", [("model", pinned)], bases=(_StrictChatBody,), kw_only=True, forbid_unknown_fields=True
+    )
+    line = msgspec.defstruct("PinnedChatLine", [("body", body)], bases=(StrictChatLine,), forbid_unknown_fields=True)
+    return msgspec.json.Decoder(line)

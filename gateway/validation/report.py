@@ -13,11 +13,13 @@ class ValidationReport(msgspec.Struct):
     """What one validation run found.
 
     `errors` keeps the first `max_errors` problems (whole-file ones first, then by line);
-    `error_count` counts them all. Estimates for budgets and rate limits:
-    `estimated_input_tokens` = token ids given as token arrays + ceil(UTF-8 bytes of text fields / 4),
-    where text fields are chat message contents (strings and text parts), completion prompts and
-    embedding inputs; `max_output_tokens` sums over lines `max_completion_tokens` (else `max_tokens`,
-    else a per-endpoint default) times `n` (completions: times max(n, best_of)); embeddings add 0.
+    `error_count` counts them all. Estimates for budgets:
+    `estimated_input_tokens` = token ids given as token arrays + ceil(text bytes / 4), where text bytes
+    are, for chat, each request line's own bytes (its whole JSON, without the newline: never less than
+    its message texts, and read without walking the messages), and for completions and embeddings the
+    UTF-8 bytes of prompts and inputs given as text; `max_output_tokens` sums over lines
+    `max_completion_tokens` (else `max_tokens`, else a per-endpoint default) times `n` (completions:
+    times max(n, best_of)); embeddings add 0.
     """
 
     valid: bool

@@ -102,8 +102,11 @@ def test_estimates(tmp_path: Path) -> None:
         request(CHAT, "c", max_completion_tokens=5, max_tokens=99),
     )
     report = _run(tmp_path, CHAT, chat)
-    # text bytes 4 + 2 + 12 ("Hello world!") = 18 -> ceil(18 / 4) = 5
-    assert report.estimated_input_tokens == 5
+    # chat: each request line's own bytes (without the newline) / 4, rounded up over the file
+    assert report.estimated_input_tokens == -(-(len(chat) - 3) // 4)
+    assert report.estimated_input_tokens >= -(-(4 + 2 + 12) // 4)  # never below the old text-only rule
+    crlf = _run(tmp_path, CHAT, chat.replace(b"\n", b"\r\n"))
+    assert crlf.estimated_input_tokens == -(-len(chat) // 4)  # the \r is part of its line
     assert report.max_output_tokens == 10 * 2 + 4096 + 5
     embeddings = jsonl(request(EMBEDDINGS, "a", input=[[1, 2, 3], [4]]), request(EMBEDDINGS, "b", input=["abcdefgh"]))
     report = _run(tmp_path, EMBEDDINGS, embeddings)

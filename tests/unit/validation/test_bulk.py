@@ -1,0 +1,93 @@
+"""The chat bulk path (`decode_lines` per block): it must take exactly the regions the line-by-line path
+would find clean, and refuse the shapes `decode_lines` alone would accept (it reads a newline as
+whitespace): two values on a line, a blank line, a value spanning lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.validation import ValidationReport, validate_chunks
+from gateway.validation.bulk import BLOCK_BYTES, decode_bulk
+from gateway.validation.endpoints import chat_output_tokens
+from gateway.validation.lines import strict_chat_line_for
+from tests.unit.validation.builders import CHAT, line, request
+
+PINNED = strict_chat_line_for("m").decode_lines
+
+
+def _line(custom_id: str, **body: object) -> bytes:
+    return line(request(CHAT, custom_id, **body))
+
+
+def _bulk(region: bytes) -> tuple[list[str], int, int] | None:
+    return decode_bulk(PINNED, chat_output_tokens, region, 0, len(region))
+
+
+def _codes(report: ValidationReport) -> list[tuple[str, int | None]]:
+    return [(error.code, error.line) for error in report.errors]
+
+
+def _both_ways(rest: bytes) -> ValidationReport:
+    """Line 1 alone sets the model, so the second chunk's region may take the bulk path; one chunk may not."""
+    first = _line("first")
+    bulk = validate_chunks([first, rest], CHAT)
+    assert bulk == validate_chunks([first + rest], CHAT)
+    return bulk
+
+
+def test_a_clean_region_gives_ids_in_order_bytes_and_output_tokens() -> None:
+    lines = [_line(f"r{index}", max_tokens=index + 1) for index in range(600)]  # past one block
+    region = b"".join(lines)
+    assert len(region) > BLOCK_BYTES
+    run = _bulk(region)
+    assert run == ([f"r{index}" for index in range(600)], len(region) - 600, sum(range(1, 601)))
+
+
+def test_output_tokens_follow_the_chat_rule() -> None:
+    region = _line("a", max_completion_tokens=5, max_tokens=99, n=3) + _line("b", max_tokens=None)
+    run = _bulk(region)
+    assert run is not None
+    assert run[2] == 5 * 3 + 4096
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        _line("a").rstrip() + _line("b") + b"\n" + _line("c"),  # two values on a line, then a blank line
+        _line("a").rstrip() + b" " + _line("b") + b"  \n",  # two values on a line, then spaces only
+        _line("a").replace(b',"body"', b',\n"body"') + _line("b").rstrip() + _line("c"),  # spanning, then two
+        _line("a") + _line("b").rstrip() + _line("c"),  # more values than lines, at the end of the buffer
+        _line("a").replace(b"\n", b"\r\n"),  # valid, but not the bulk path's shape
+        b" " + _line("a"),  # valid, but not the bulk path's shape
+        _line("a", model="other"),  # another model: the line-by-line path names it
+        _line("a") + b"\n",  # a blank line at the end of a region: an error only if a request follows
+    ],
+)
+def test_shapes_decode_lines_would_accept_are_refused(region: bytes) -> None:
+    assert _bulk(region) is None
+
+
+def test_two_values_on_a_line_and_a_blank_line_are_both_reported() -> None:
+    report = _both_ways(_line("a").rstrip() + _line("b") + b"\n" + _line("c"))
+    assert _codes(report) == [("invalid_json_line", 2), ("blank_line", 3)]
+    assert report.requests == 3
+
+
+def test_a_value_spanning_lines_and_two_values_on_a_line_are_both_reported() -> None:
+    spanning = _line("a").replace(b',"body"', b',\n"body"')
+    report = _both_ways(spanning + _line("b").rstrip() + _line("c"))
+    assert _codes(report) == [("invalid_json_line", 2), ("invalid_json_line", 3), ("invalid_json_line", 4)]
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b" \n"])
+def test_clean_files_give_the_same_report_whatever_the_path(ending: bytes) -> None:
+    rest = b"".join(_line(f"r{index}", max_tokens=index + 1).replace(b"\n", ending) for index in range(300))
+    report = _both_ways(rest)
+    assert report.valid
+    assert report.requests == 301
+    assert report.max_output_tokens == 10 + sum(range(1, 301))
+
+
+def test_a_duplicate_across_bulk_regions_is_found_on_its_line() -> None:
+    report = _both_ways(b"".join(_line(f"r{index}") for index in range(100)) + _line("r7"))
+    assert _codes(report) == [("duplicate_custom_id", 102)]
