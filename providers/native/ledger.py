@@ -19,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounting.redis_types import RedisClient
 from providers import keys
+from providers.native.evalsha_many import evalsha_many
 from providers.native.scripts import CORRECT, RECORD, RESERVE, Script, pack
 
 __all__ = ["Done", "Ledger"]
@@ -137,12 +138,9 @@ class Ledger:
                 delay = min(delay * 2, 1.0)
 
     async def _round_trip(self, groups: list[_Group]) -> list[_Group]:
-        """Run `groups` in one pipeline; return those to run again (scripts flushed by a Redis restart)."""
-        pipe = self._redis.pipeline(transaction=False)
-        for script, target, members in groups:
-            keys_ = _keys(script, target)
-            pipe.evalsha(script.sha, len(keys_), *keys_, *_args(script, members))
-        results = await pipe.execute(raise_on_error=False)
+        """Run `groups` in one round trip; return those to run again (scripts flushed by a Redis restart)."""
+        calls = [(script.sha, _keys(script, target), _args(script, members)) for script, target, members in groups]
+        results = await evalsha_many(self._redis, calls)
         again: list[_Group] = []
         for group, result in zip(groups, results, strict=True):
             if isinstance(result, NoScriptError):
