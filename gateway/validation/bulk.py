@@ -30,13 +30,13 @@ BLOCK_BYTES = 64 * 1024
 # (custom_ids in line order, bytes of the lines without their newlines, max output tokens) of a clean region.
 BulkRun = tuple[list[str], int, int]
 
-_custom_id, _body = attrgetter("custom_id"), attrgetter("body")
+_custom_id = attrgetter("custom_id")
 _OPEN, _CLOSE = ord("{"), ord("}")
 
 
 def decode_bulk(
     decode_lines: Callable[[memoryview], list[Any]],
-    output_tokens: Callable[[Any], int],
+    output_tokens: Callable[[list[Any]], int],
     chunk: bytes,
     start: int,
     end: int,
@@ -44,7 +44,8 @@ def decode_bulk(
     """The lines of chunk[start:end] (each newline-terminated) if every one decodes; else None.
 
     `decode_lines` must read every byte of a line (so a success proves it valid UTF-8) and check the
-    file's model: what is left to Python is the shape of each line, its custom_id and output tokens.
+    file's model: what is left to Python is the shape of each line, its custom_id, and the max output
+    tokens of each block's decoded lines (`output_tokens`).
     """
     view, find, size = memoryview(chunk), chunk.find, end - start
     ids: list[str] = []
@@ -54,15 +55,15 @@ def decode_bulk(
             stop = find(b"\n", start + BLOCK_BYTES, end) + 1 or end
             lines = decode_lines(view[start:stop])
             newline = start
-            for _ in lines:
+            for _ in lines:  # unbounded finds (cheaper calls): one past `stop` fails the check below
                 if chunk[newline] != _OPEN:
                     return None
-                newline = find(b"\n", newline, stop) + 1
+                newline = find(b"\n", newline) + 1
                 if not newline or chunk[newline - 2] != _CLOSE:
                     return None
             if newline != stop:
-                return None  # more lines than values
-            output += sum(map(output_tokens, map(_body, lines)))
+                return None  # as many values as lines, no more, no fewer
+            output += output_tokens(lines)
             ids.extend(map(_custom_id, lines))
             start = stop
     except (msgspec.DecodeError, msgspec.ValidationError, IndexError):  # the last: more values than lines

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 import msgspec
@@ -34,6 +36,8 @@ __all__ = [
     "chat_output_tokens",
 ]
 
+_body, _max_tokens = attrgetter("body"), attrgetter("body.max_tokens")
+
 # Output budget per line when the line sets no limit. Chat: our planning figure (models differ; most cap
 # a reply well below it). Completions: OpenAI's documented default `max_tokens` of 16.
 DEFAULT_CHAT_MAX_OUTPUT_TOKENS = 4096
@@ -45,7 +49,7 @@ Measured = tuple[tuple[Problem, ...], int, int, int, int]
 
 class Bulk(NamedTuple):
     decoder_for: Callable[[str], msgspec.json.Decoder[Any]]  # `whole_line`, pinned to the file's model
-    output_tokens: Callable[[Any], int]  # of one decoded body
+    output_tokens: Callable[[list[Any]], int]  # of a list of decoded lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +61,8 @@ class EndpointSpec:
     # Optional: a decoder that reads every byte of the lines it accepts (no unknown fields, no Raw), so
     # its success proves a run valid UTF-8 and the splitter may skip that check (see `lines.StrictChatLine`).
     whole_line: msgspec.json.Decoder[Any] | None = None
-    # Optional, with `whole_line`: the bulk path (`bulk.py`).
-    bulk: Bulk | None = None
+    # Optional, with `whole_line`: the bulk path (`bulk.py`), in variants tried fastest first.
+    bulk: tuple[Bulk, ...] = ()
     # The estimate's text bytes are each request line's own bytes (chat; see `report.ValidationReport`).
     text_is_line: bool = False
 
@@ -66,6 +70,17 @@ class EndpointSpec:
 def chat_output_tokens(body: ChatBody | LenientChatBody) -> int:
     limit = body.max_completion_tokens or body.max_tokens or DEFAULT_CHAT_MAX_OUTPUT_TOKENS
     return limit * (body.n or 1)
+
+
+def _chat_lines_output(lines: list[Any]) -> int:
+    total: int = sum(map(chat_output_tokens, map(_body, lines)))
+    return total
+
+
+def _plain_chat_lines_output(lines: list[Any]) -> int:
+    """Lines of the plain type (`lines.strict_chat_line_for(plain=True)`): no `n`, no `max_completion_tokens`."""
+    limits: list[int | None] = list(map(_max_tokens, lines))
+    return sum(filter(None, limits)) + DEFAULT_CHAT_MAX_OUTPUT_TOKENS * limits.count(None)
 
 
 def _measure_chat(body: ChatBody | LenientChatBody) -> Measured:
@@ -111,7 +126,10 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         LenientChatBody,
         _measure_chat,
         whole_line=msgspec.json.Decoder(StrictChatLine),
-        bulk=Bulk(strict_chat_line_for, chat_output_tokens),
+        bulk=(
+            Bulk(functools.partial(strict_chat_line_for, plain=True), _plain_chat_lines_output),
+            Bulk(strict_chat_line_for, _chat_lines_output),
+        ),
         text_is_line=True,
     ),
     "/v1/completions": EndpointSpec(

@@ -18,7 +18,7 @@ import msgspec
 from gateway.validation.block import decode_run
 from gateway.validation.bulk import decode_bulk
 from gateway.validation.diagnose import diagnose
-from gateway.validation.endpoints import ENDPOINTS, Bulk
+from gateway.validation.endpoints import ENDPOINTS
 from gateway.validation.errors import ErrorCode
 from gateway.validation.limits import ValidationLimits
 from gateway.validation.problems import Problem
@@ -49,6 +49,7 @@ class Validator:
         self._whole = None if spec.whole_line is None else spec.whole_line.decode
         self._whole_missed = False  # the strict decoder refused the last run: was it only for being strict?
         self._text_is_line = spec.text_is_line
+        self._bulk = list(spec.bulk)
         self._max_requests = limits.max_requests
         self._serves = serves_model
         self._limits = limits
@@ -109,9 +110,8 @@ class Validator:
         """The fastest path: a run of lines the endpoint's strict decoder reads in full (no UTF-8 pass needed)."""
         if self._whole is None:
             return False
-        bulk, model = self._spec.bulk, self._model
-        if bulk is not None and model is not None:  # pinned to the model the file's first request set
-            taken = self._take_bulk(bulk, model, chunk, start, end)
+        if self._bulk and self._model is not None:  # pinned to the model the file's first request set
+            taken = self._take_bulk(self._model, chunk, start, end)
         else:
             taken = self._take_run(self._whole, chunk, start, end)
         self._whole_missed = not taken
@@ -125,14 +125,16 @@ class Validator:
         self._whole_missed = False
         return taken
 
-    def _take_bulk(self, bulk: Bulk, model: str, chunk: bytes, start: int, end: int) -> bool:
+    def _take_bulk(self, model: str, chunk: bytes, start: int, end: int) -> bool:
         if self._blank_run:
             return False
-        run = decode_bulk(bulk.decoder_for(model).decode_lines, bulk.output_tokens, chunk, start, end)
-        if run is None:
-            return False
-        ids, text, output = run
-        return self._commit(ids, (0, text, 0, output))
+        for index, bulk in enumerate(self._bulk):
+            run = decode_bulk(bulk.decoder_for(model).decode_lines, bulk.output_tokens, chunk, start, end)
+            if run is not None:
+                del self._bulk[:index]  # a faster variant refused lines a slower one took: the file needs it
+                ids, text, output = run
+                return self._commit(ids, (0, text, 0, output))
+        return False
 
     def _take_run(self, decode: Callable[[memoryview], Any], chunk: bytes, start: int, end: int) -> bool:
         if self._blank_run:

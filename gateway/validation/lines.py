@@ -152,12 +152,25 @@ class StrictChatLine(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     body: _StrictChatBody
 
 
+class _PlainChatBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
+    """The bulk path's common chat body: a subset of `_StrictChatBody`'s fields, so fewer defaults to fill
+    per line, and no `n` or `max_completion_tokens`: its max output is `max_tokens` or the default, which
+    the bulk path sums without a Python call per line. Lines with other fields take the full type."""
+
+    model: ModelName
+    messages: Annotated[list[_StrictMessage], Meta(min_length=1)]
+    max_tokens: PositiveInt | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+
+
 @functools.lru_cache(maxsize=16)
-def strict_chat_line_for(model: str) -> msgspec.json.Decoder[Any]:
+def strict_chat_line_for(model: str, *, plain: bool = False) -> msgspec.json.Decoder[Any]:
     """A decoder of `StrictChatLine`s whose `body.model` must be `model`: the bulk path's model check, in C."""
     pinned: Any = Literal[model]  # a Literal built at run time, from the file
+    base = _PlainChatBody if plain else _StrictChatBody
     body = msgspec.defstruct(
-        "PinnedChatBody", [("model", pinned)], bases=(_StrictChatBody,), kw_only=True, forbid_unknown_fields=True
+        "PinnedChatBody", [("model", pinned)], bases=(base,), kw_only=True, forbid_unknown_fields=True
     )
     line = msgspec.defstruct("PinnedChatLine", [("body", body)], bases=(StrictChatLine,), forbid_unknown_fields=True)
     return msgspec.json.Decoder(line)

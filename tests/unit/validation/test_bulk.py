@@ -8,19 +8,18 @@ import pytest
 
 from gateway.validation import ValidationReport, validate_chunks
 from gateway.validation.bulk import BLOCK_BYTES, decode_bulk
-from gateway.validation.endpoints import chat_output_tokens
-from gateway.validation.lines import strict_chat_line_for
+from gateway.validation.endpoints import ENDPOINTS, Bulk
 from tests.unit.validation.builders import CHAT, line, request
 
-PINNED = strict_chat_line_for("m").decode_lines
+PLAIN, GENERAL = ENDPOINTS[CHAT].bulk  # fastest first
 
 
 def _line(custom_id: str, **body: object) -> bytes:
     return line(request(CHAT, custom_id, **body))
 
 
-def _bulk(region: bytes) -> tuple[list[str], int, int] | None:
-    return decode_bulk(PINNED, chat_output_tokens, region, 0, len(region))
+def _bulk(region: bytes, variant: Bulk = GENERAL) -> tuple[list[str], int, int] | None:
+    return decode_bulk(variant.decoder_for("m").decode_lines, variant.output_tokens, region, 0, len(region))
 
 
 def _codes(report: ValidationReport) -> list[tuple[str, int | None]]:
@@ -35,12 +34,21 @@ def _both_ways(rest: bytes) -> ValidationReport:
     return bulk
 
 
-def test_a_clean_region_gives_ids_in_order_bytes_and_output_tokens() -> None:
+@pytest.mark.parametrize("variant", [PLAIN, GENERAL])
+def test_a_clean_region_gives_ids_in_order_bytes_and_output_tokens(variant: Bulk) -> None:
     lines = [_line(f"r{index}", max_tokens=index + 1) for index in range(600)]  # past one block
-    region = b"".join(lines)
+    region = b"".join(lines) + _line("none", max_tokens=None) + _line("warm", temperature=0.5, top_p=1)
     assert len(region) > BLOCK_BYTES
-    run = _bulk(region)
-    assert run == ([f"r{index}" for index in range(600)], len(region) - 600, sum(range(1, 601)))
+    run = _bulk(region, variant)
+    ids = [f"r{index}" for index in range(600)] + ["none", "warm"]
+    assert run == (ids, len(region) - 602, sum(range(1, 601)) + 4096 + 10)
+
+
+@pytest.mark.parametrize("extra", [{"n": 1}, {"n": 2}, {"max_completion_tokens": 5}, {"seed": 3}, {"stream": False}])
+def test_the_plain_variant_leaves_less_common_fields_to_the_general_one(extra: dict[str, int]) -> None:
+    region = _line("a", **extra)
+    assert _bulk(region, PLAIN) is None
+    assert _bulk(region, GENERAL) is not None
 
 
 def test_output_tokens_follow_the_chat_rule() -> None:
@@ -48,6 +56,14 @@ def test_output_tokens_follow_the_chat_rule() -> None:
     run = _bulk(region)
     assert run is not None
     assert run[2] == 5 * 3 + 4096
+
+
+def test_a_file_that_needs_the_general_variant_midway_is_counted_in_full() -> None:
+    plain = b"".join(_line(f"p{index}", max_tokens=3) for index in range(50))
+    general = b"".join(_line(f"g{index}", max_tokens=3, n=2) for index in range(50))
+    report = _both_ways(plain + general + plain.replace(b'"p', b'"q'))
+    assert report.valid
+    assert report.max_output_tokens == 10 + 50 * 3 + 50 * 6 + 50 * 3
 
 
 @pytest.mark.parametrize(
