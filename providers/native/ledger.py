@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import NamedTuple
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
@@ -22,7 +23,7 @@ from providers import keys
 from providers.native.evalsha_many import evalsha_many
 from providers.native.scripts import CORRECT, RECORD, RESERVE, Script, pack
 
-__all__ = ["Done", "Ledger"]
+__all__ = ["Done", "Grants", "Ledger"]
 
 _Arg = str | int | float | bytes  # what goes to Redis
 Done = Callable[[BaseException | None], None]  # told once: None when the op ran, else why it failed
@@ -31,6 +32,13 @@ Done = Callable[[BaseException | None], None]  # told once: None when the op ran
 _Op = tuple[Script, str, tuple[bytes, ...], "asyncio.Future[object] | Done"]
 _Group = tuple[Script, str, list[_Op]]
 _COMPLETED, _FAILED = b"completed", b"failed"
+
+
+class Grants(NamedTuple):
+    """RESERVE's answer for a group of lines of one batch."""
+
+    attempts: list[int]  # per line: the attempt number granted, or a negative code (see scripts.RESERVE)
+    expires_at: int  # the batch's expiry, unix seconds (0: the batch is gone)
 
 
 def _keys(script: Script, target: str) -> list[str]:
@@ -57,10 +65,21 @@ def _group(ops: list[_Op]) -> list[_Group]:
     return [(script, target, members) for (script, target), members in groups.items()]
 
 
+def _per_op(script: Script, members: list[_Op], result: object) -> list[object]:
+    """What each op is told: RESERVE ops their slice of the grants (plus the batch's expiry), others None."""
+    if script is not RESERVE or not isinstance(result, list):
+        return [None] * len(members)
+    expires_at, start = result[-1], 0
+    values: list[object] = []
+    for op in members:
+        values.append(Grants(result[start : start + len(op[2])], expires_at))
+        start += len(op[2])
+    return values
+
+
 def _settle(script: Script, members: list[_Op], result: object) -> None:
-    per_op = result if script is RESERVE and isinstance(result, list) else [None] * len(members)
     error = result if isinstance(result, Exception) else None
-    for op, value in zip(members, per_op, strict=True):
+    for op, value in zip(members, _per_op(script, members, result), strict=True):
         sink = op[3]
         if not isinstance(sink, asyncio.Future):
             sink(error)
@@ -86,9 +105,13 @@ class Ledger:
 
     async def reserve(self, batch_id: str, custom_id: str) -> int:
         """The attempt number granted, or a negative RESERVE code (done, cancelled, expired, gone)."""
-        reply = await self._call(RESERVE, batch_id, (custom_id.encode(),))
-        assert isinstance(reply, int)
-        return reply
+        reply = await self.reserve_many(batch_id, [custom_id])
+        assert isinstance(reply, Grants)
+        return reply.attempts[0]
+
+    def reserve_many(self, batch_id: str, custom_ids: list[str]) -> asyncio.Future[object]:
+        """Ask for one attempt for each line, in one op; the future resolves to their `Grants`."""
+        return self._call(RESERVE, batch_id, tuple(custom_id.encode() for custom_id in custom_ids))
 
     def record(self, batch_id: str, custom_id: str, line: bytes, *, ok: bool, done: Done) -> None:
         """Queue a line's outcome; `done` is called once the round trip carrying it has run."""

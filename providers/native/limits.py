@@ -23,14 +23,11 @@ class UpstreamGate:
 
     def __init__(self) -> None:
         self._not_before = 0.0  # monotonic seconds
+        self.engaged = False  # whether the upstream ever asked us to wait (until then `wait` has nothing to do)
 
     def push(self, seconds: float) -> None:
         self._not_before = max(self._not_before, time.monotonic() + seconds)
-
-    @property
-    def engaged(self) -> bool:
-        """Whether the upstream ever asked us to wait (until then `wait` has nothing to do)."""
-        return self._not_before > 0.0
+        self.engaged = True
 
     async def wait(self) -> None:
         # A plain sleep, re-checked: the deadline may move later while we sleep (another 429 arrived).

@@ -10,11 +10,15 @@ __all__ = ["Chunk"]
 class Chunk:
     """The lines of one claimed stream entry still to finish; `done` resolves when none are left."""
 
-    __slots__ = ("batch_id", "done", "endpoint", "remaining")
+    __slots__ = ("batch_id", "done", "endpoint", "expires_at", "remaining", "stopped")
 
     def __init__(self, batch_id: str, endpoint: str, lines: int) -> None:
         self.batch_id, self.endpoint, self.remaining = batch_id, endpoint, lines
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # What the last grants told about the batch: lines granted ahead of sending are dropped, not sent,
+        # once the batch is past its expiry or has refused a grant (cancelled, closed or gone).
+        self.expires_at = float("inf")
+        self.stopped = False
 
     def line_done(self, error: BaseException | None) -> None:
         if error is not None:

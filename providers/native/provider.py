@@ -21,6 +21,7 @@ from providers import keys
 from providers.base import BatchJob, BlobStore, Finished, PollOutcome, Progress, Running
 from providers.config import ProviderSettings
 from providers.native.chunks import chunk_key, write_chunks
+from providers.native.grants import Granter
 from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter
 from providers.native.runner import LineRunner
@@ -144,7 +145,10 @@ class NativeProvider:
         limit = AdaptiveLimit(self._settings.max_concurrency)
         limiter = RateLimiter(self._redis, self.name, self._settings, self._tuning.rate_safety)
         runner = LineRunner(self._settings, self._tuning, self._ledger, limiter, limit, self._upstream)
-        worker = ChunkWorker(self._redis, self._blobs, self.name, self._worker_id, runner, limit, self._tuning)
+        granter = Granter(self._ledger, limit, self._settings.max_attempts)
+        worker = ChunkWorker(
+            self._redis, self._blobs, self.name, self._worker_id, runner, granter, self._ledger, limit, self._tuning
+        )
         await worker.ensure_group()
         # Everything alive now (modules, settings, clients) lives as long as the process: freezing it keeps
         # the full collections that the per-line churn triggers from traversing it again and again.

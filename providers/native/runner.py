@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import secrets
 from typing import NamedTuple
 
 from providers.config import ProviderSettings
@@ -13,7 +12,7 @@ from providers.native.lines import ChunkLine, error_envelope, failure_line, resp
 from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
 from providers.native.tuning import NativeTuning
 
-__all__ = ["LineRunner", "Retry"]
+__all__ = ["LineRunner", "Retry", "exhausted_line", "outcome_line"]
 
 _LOST_ATTEMPTS = "The request was not answered within the allowed attempts (some were lost to worker restarts)."
 _MALFORMED = "The upstream answered with a success status but a body that is not a JSON object."
@@ -23,7 +22,8 @@ def outcome_line(custom_id: str, attempt: Attempt) -> tuple[bytes, bool]:
     """The output or error line for a final attempt, and whether it is a success."""
     if isinstance(attempt, Undelivered):
         return failure_line(custom_id, attempt.code, attempt.message), False
-    request_id = attempt.request_id or f"req_{secrets.token_hex(12)}"
+    # Unique, not secret (like the line ids): the process-seeded PRNG avoids a urandom system call per line.
+    request_id = attempt.request_id or f"req_{random.getrandbits(96):024x}"
     if 200 <= attempt.status < 300:
         if attempt.json_ok:
             return response_line(custom_id, attempt.status, request_id, attempt.body), True
@@ -31,7 +31,7 @@ def outcome_line(custom_id: str, attempt: Attempt) -> tuple[bytes, bool]:
     return response_line(custom_id, attempt.status, request_id, error_envelope(attempt.status, attempt.body)), False
 
 
-def _exhausted(custom_id: str, last: Attempt | None) -> tuple[bytes, bool]:
+def exhausted_line(custom_id: str, last: Attempt | None) -> tuple[bytes, bool]:
     """The outcome of a line whose attempts were all granted, some to workers that died before answering."""
     if last is None:
         return failure_line(custom_id, "request_failed", _LOST_ATTEMPTS), False
@@ -64,30 +64,25 @@ class LineRunner:
         self._limit = limit
         self._upstream = upstream
         self.gate = UpstreamGate()
+        self._paced = limiter.enabled  # fixed by the settings
+        self._tpm_key = limiter.tpm_key
 
-    async def step(
-        self, batch_id: str, endpoint: str, line: ChunkLine, last: Attempt | None, done: Done
-    ) -> Retry | None:
-        """One attempt at `line`. Returns when to try again (the caller's business, so a line in backoff
-        holds no worker), or None once the line needs nothing more: then `done` is told when its outcome
-        is in Redis (at once when there was nothing to send)."""
-        await self._limit.acquire()
+    async def step(self, batch_id: str, endpoint: str, line: ChunkLine, granted: int, done: Done) -> Retry | None:
+        """Send `line` under attempt number `granted` (already counted by RESERVE). Returns when to try
+        again (the caller's business, so a line in backoff holds no worker), or None once the line needs
+        nothing more: then `done` is told when its outcome is in Redis."""
+        limit = self._limit
+        await limit.acquire()
         try:
-            granted = await self._ledger.reserve(batch_id, line.custom_id)
-            if granted < 0:
-                done(None)  # done elsewhere, cancelled, expired or cleaned up: nothing to send
-                return None
-            if granted > self._max_attempts:
-                text, ok = _exhausted(line.custom_id, last)
-                self._ledger.record(batch_id, line.custom_id, text, ok=ok, done=done)
-                return None
-            if self._limiter.enabled or self.gate.engaged:  # kept off the hot path (one coroutine frame less)
+            if self._paced or self.gate.engaged:  # kept off the hot path (one coroutine frame less)
                 await self._pace(line.tokens)
             attempt = await self._upstream.send(endpoint, bytes(line.body))
-            if isinstance(attempt, Delivered):
+            if type(attempt) is Delivered and attempt.status < 300 and attempt.json_ok and self._tpm_key is None:
+                limit.on_success()  # _observe's whole work for a good answer when TPM is off (the common case)
+            elif type(attempt) is Delivered:
                 self._observe(attempt, line.tokens)
         finally:
-            self._limit.release()
+            limit.release()
         if not _retryable(attempt) or granted >= self._max_attempts:
             text, ok = outcome_line(line.custom_id, attempt)
             self._ledger.record(batch_id, line.custom_id, text, ok=ok, done=done)
@@ -107,7 +102,7 @@ class LineRunner:
             self._limit.on_success()
         if attempt.retry_after is not None and attempt.retryable:
             self.gate.push(attempt.retry_after)
-        tpm_key = self._limiter.tpm_key
+        tpm_key = self._tpm_key
         if tpm_key is not None and attempt.total_tokens and attempt.total_tokens != estimate:
             # Queued with the next bookkeeping round trip; the line does not wait for it.
             self._ledger.correct_tokens(tpm_key, self._limiter.correction(attempt.total_tokens, estimate))

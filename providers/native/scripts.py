@@ -67,16 +67,18 @@ end
 # Invariant: an attempt is granted only for a line without an outcome in a live, uncancelled, unexpired
 # batch, and every grant is counted (so no line is sent more than max_attempts times, whatever crashes).
 # KEYS: meta, results, attempts. ARGV: the custom_ids, packed. Returns, per custom_id, the attempt number,
-# or -1 done, -2 cancelled or closed, -3 expired, -4 batch gone.
+# or -1 done, -2 cancelled or closed, -3 expired, -4 batch gone; then the batch's expires_at (0 when gone),
+# so a worker holding grants ahead of sending can drop them once the batch expires.
 RESERVE = Script(
     _SPLIT
     + """
 local ids, out = split(ARGV[1]), {}
-local refused = 0
+local refused, expires_at = 0, 0
 if redis.call('EXISTS', KEYS[1]) == 0 then refused = -4
 else
   local m = redis.call('HMGET', KEYS[1], 'cancelled_at', 'closed', 'expires_at')
-  if m[1] or m[2] then refused = -2 elseif tonumber(m[3]) <= tonumber(redis.call('TIME')[1]) then refused = -3 end
+  expires_at = tonumber(m[3])
+  if m[1] or m[2] then refused = -2 elseif expires_at <= tonumber(redis.call('TIME')[1]) then refused = -3 end
 end
 local granted = 0
 for i = 1, #ids do
@@ -88,6 +90,7 @@ for i = 1, #ids do
   end
 end
 if granted > 0 then redis.call('HINCRBY', KEYS[1], 'inflight', granted) end
+out[#ids + 1] = expires_at
 return out
 """
 )

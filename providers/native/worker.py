@@ -4,10 +4,10 @@ A chunk entry stays pending (unacknowledged) while its lines run; a live worker 
 heartbeat (XCLAIM … JUSTID resets the idle time), and XAUTOCLAIM hands the entries of a dead worker to
 a live one after `claim_idle_seconds`. Lines already recorded are skipped on the rerun (RESERVE says so).
 
-Lines run on a fixed pool of `max_concurrency` consumer coroutines fed by one queue, not a task per line:
-a line in backoff is put back on the queue by a timer, and a finished line's outcome is recorded in the
-background (its chunk is acknowledged only once every outcome is in Redis), so a consumer is always
-either sending or waiting for work.
+Lines run on a fixed pool of `max_concurrency` consumer coroutines fed by the Granter (attempts granted in
+groups, see grants.py), not a task per line: a line in backoff is handed back to the Granter by a timer, and
+a finished line's outcome is recorded in the background (its chunk is acknowledged only once every outcome
+is in Redis), so a consumer is always either sending or waiting for work.
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from accounting.redis_types import RedisClient
 from providers import keys
 from providers.base import BlobStore
+from providers.native.grants import Granter
+from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
 from providers.native.pending import Chunk
 from providers.native.runner import LineRunner
-from providers.native.transport import Attempt
 from providers.native.tuning import NativeTuning
 
 __all__ = ["ChunkWorker"]
@@ -40,9 +41,6 @@ _chunk_decoder = msgspec.json.Decoder(ChunkLine)
 _Entry = tuple[bytes, dict[bytes, bytes]]
 
 
-_Item = tuple[Chunk, ChunkLine, Attempt | None]
-
-
 class ChunkWorker:
     def __init__(
         self,
@@ -51,6 +49,8 @@ class ChunkWorker:
         provider: str,
         consumer: str,
         runner: LineRunner,
+        granter: Granter,
+        ledger: Ledger,
         limit: AdaptiveLimit,
         tuning: NativeTuning,
     ) -> None:
@@ -59,11 +59,12 @@ class ChunkWorker:
         self._stream = keys.native_stream(provider)
         self._consumer = consumer
         self._runner = runner
+        self._granter = granter
+        self._ledger = ledger
         self._limit = limit
         self._tuning = tuning
         self._active: dict[bytes, asyncio.Task[None]] = {}
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._hungry = asyncio.Event()  # set when the queue runs low: time to claim another chunk
+        self._hungry = asyncio.Event()  # set when the queued lines run low: time to claim another chunk
 
     async def run(self, stop: asyncio.Event) -> None:
         consumers = [asyncio.create_task(self._consume()) for _ in range(self._limit.maximum)]
@@ -99,7 +100,7 @@ class ChunkWorker:
                     self._active[entry_id] = asyncio.create_task(self._run_chunk(entry_id, fields))
 
     def _low(self) -> bool:
-        return self._queue.qsize() < max(1, int(self._limit.limit))
+        return self._granter.queued < max(1, int(self._limit.limit))
 
     async def _read(self) -> list[_Entry]:
         block = int(self._tuning.read_block_seconds * 1000)
@@ -141,8 +142,7 @@ class ChunkWorker:
         lines = _chunk_decoder.decode_lines(data)
         chunk = Chunk(fields[b"batch_id"].decode(), fields[b"endpoint"].decode(), len(lines))
         try:
-            for line in lines:
-                self._queue.put_nowait((chunk, line, None))
+            self._granter.add_chunk(chunk, lines)
             if lines:
                 await chunk.done
             await self._ack(entry_id)
@@ -155,18 +155,26 @@ class ChunkWorker:
 
     async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
+        granter, hungry, limit, step = self._granter, self._hungry, self._limit, self._runner.step
         while True:
-            item = await self._queue.get()
-            if self._low():
-                self._hungry.set()
-            chunk, line, last = item
+            chunk, line, granted = await granter.take()
+            if granter.queued < limit.limit and not hungry.is_set():  # _low(), inlined: this runs once per line
+                hungry.set()
             try:
-                retry = await self._runner.step(chunk.batch_id, chunk.endpoint, line, last, chunk.line_done)
+                if chunk.stopped or time.time() >= chunk.expires_at:
+                    await self._drop(chunk)
+                    continue
+                retry = await step(chunk.batch_id, chunk.endpoint, line, granted, chunk.line_done)
             except Exception as exc:  # the chunk is retried as a whole, the consumer lives on
                 chunk.fail(exc)
                 continue
             if retry is not None:
-                loop.call_later(retry.delay, self._queue.put_nowait, (chunk, line, retry.last))
+                loop.call_later(retry.delay, granter.add, (chunk, line, retry.last))
+
+    async def _drop(self, chunk: Chunk) -> None:
+        """A line granted ahead of sending whose batch has since stopped: give the grant back, send nothing."""
+        await self._ledger.release(chunk.batch_id)
+        chunk.line_done(None)
 
     async def _ack(self, entry_id: bytes) -> None:
         while True:

@@ -182,8 +182,10 @@ def test_replicas_and_workers_survive_kill_and_term(
     sent = Counter(request.body["messages"][-1]["content"] for request in local.requests)
     assert len(sent) == len(plans["local-model"])
     assert max(sent.values()) <= 3, "never more than max_attempts sends of one line"
-    # Only the requests in flight at the SIGKILL (at most max_concurrency) may have been sent twice.
-    assert sum(sent.values()) - len(sent) <= 8
+    # Only lines the killed worker had sent without their outcome reaching Redis may have been sent twice: its
+    # requests in flight (at most max_concurrency, 8) and the answered ones whose outcome was still queued for
+    # the ledger's next round trip (a few at this rate).
+    assert sum(sent.values()) - len(sent) <= 2 * 8
 
     # Settlement follows the terminal status in the same worker step: wait for it, then expect one each.
     headers = {"authorization": f"Bearer {TENANT_KEYS['alpha']}"}
