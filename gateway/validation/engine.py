@@ -10,7 +10,7 @@ an `unexpected_bom` error on line 1 for the same reason; the rest of line 1 is s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -55,7 +55,7 @@ class Validator:
         self._limits = limits
         self._log = ErrorLog(limits.max_errors)
         self._splitter = LineSplitter(self, limits.max_line_bytes)
-        self._seen: set[str] = set()
+        self._seen: dict[str, None] = {}  # a dict, not a set: it keeps the ids in line order
         self._model: str | None = None
         self._size = self._line_no = self._requests = 0
         self._blank_run = 0  # blank lines since the last request line: errors only if a request follows
@@ -85,6 +85,10 @@ class Validator:
             estimated_input_tokens=self._tokens + -(-self._text_bytes // 4),
             max_output_tokens=self._max_output,
         )
+
+    def custom_ids(self) -> Iterator[str]:
+        """The custom_ids taken so far, in line order: after `finish()` on a valid file, one per line."""
+        return iter(self._seen)
 
     # LineSink: called by the splitter for every line, in order.
     def line(self, data: bytes | memoryview, valid_utf8: bool) -> None:
@@ -153,13 +157,14 @@ class Validator:
         if (
             self._requests + len(ids) > self._max_requests
             or self._inputs + totals[0] > self._limits.max_embedding_inputs
-            or not seen.isdisjoint(ids)
+            or not seen.keys().isdisjoint(ids)
         ):
             return False
         before = len(seen)
-        seen.update(ids)
+        seen.update(dict.fromkeys(ids))
         if len(seen) - before != len(ids):  # a custom_id repeats within the run: undo, and name it line by line
-            seen.difference_update(ids)
+            for custom_id in ids:
+                seen.pop(custom_id, None)
             return False
         self._line_no += len(ids)
         self._requests += len(ids)
@@ -172,7 +177,7 @@ class Validator:
             self._accept(custom_id, body.model, body, [])
             return
         # The common case, inlined: a fresh id, the file's model, within limits.
-        self._seen.add(custom_id)
+        self._seen[custom_id] = None
         found, inputs, text, tokens, output = self._measure(body)
         self._add_totals((0, text, tokens, output))
         if found or inputs:
@@ -216,7 +221,7 @@ class Validator:
             if custom_id in self._seen:
                 problems.append((ErrorCode.DUPLICATE_CUSTOM_ID, f"custom_id {custom_id!r} is used twice", "custom_id"))
             elif self._requests <= self._limits.max_requests:
-                self._seen.add(custom_id)
+                self._seen[custom_id] = None
         if model is not None and model != self._model:
             self._check_model(model, problems)
         if body is not None:

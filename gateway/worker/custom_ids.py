@@ -1,13 +1,16 @@
 """The list of a batch's `custom_id`s, kept beside the batch while it runs.
 
-Written once during validation (one id per line), read when results are assembled to give every
-request that never ran its error line — even if the user deleted the input file meanwhile.
+Written once during validation (one id per line, from the validator's own list: no second pass over the
+input), read when results are assembled to give every request that never ran its error line — even if
+the user deleted the input file meanwhile. A batch that ends before validation reads its ids from the
+input with `CustomIdRecorder`.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -16,7 +19,7 @@ import msgspec
 from gateway.storage import iter_file
 from providers.base import BlobStore
 
-__all__ = ["CustomIdRecorder", "custom_ids_key", "read_custom_ids"]
+__all__ = ["CustomIdRecorder", "custom_ids_key", "read_custom_ids", "store_custom_ids"]
 
 
 class _CustomIdOnly(msgspec.Struct):
@@ -63,6 +66,22 @@ class CustomIdRecorder:
 
     def discard(self) -> None:
         self._spool.close()
+
+
+async def store_custom_ids(storage: BlobStore, key: str, custom_ids: Iterable[str]) -> None:
+    await storage.write(key, _as_chunks(custom_ids))
+
+
+async def _as_chunks(custom_ids: Iterable[str]) -> AsyncIterator[bytes]:
+    for chunk in _encoded(custom_ids):
+        yield chunk
+
+
+def _encoded(custom_ids: Iterable[str], per_chunk: int = 8192) -> Iterator[bytes]:
+    """One JSON string per line, in chunks of at most `per_chunk` ids (64 characters each at most)."""
+    remaining = iter(custom_ids)
+    while batch := list(islice(remaining, per_chunk)):
+        yield b"".join([msgspec.json.encode(custom_id) + b"\n" for custom_id in batch])
 
 
 async def read_custom_ids(storage: BlobStore, key: str) -> AsyncIterator[str]:

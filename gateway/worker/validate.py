@@ -19,7 +19,7 @@ from gateway.settings import ModelRoute
 from gateway.storage import StorageError
 from gateway.validation import ValidationReport, Validator
 from gateway.worker.context import WorkerContext, log
-from gateway.worker.custom_ids import CustomIdRecorder, custom_ids_key
+from gateway.worker.custom_ids import custom_ids_key, store_custom_ids
 from providers.base import BatchError
 
 __all__ = ["price_of", "validate_batch"]
@@ -49,17 +49,12 @@ async def _read_and_validate(ctx: WorkerContext, record: BatchRecord, storage_ke
     services = ctx.services
     serves_model = functools.partial(services.settings.serves, endpoint=record.endpoint)
     validator = Validator(record.endpoint, serves_model=serves_model)
-    recorder = CustomIdRecorder(ctx.spool_dir)
-    try:
-        async for chunk in services.storage.open_read(storage_key):
-            validator.feed(chunk)
-            recorder.feed(chunk)
-            await asyncio.sleep(0)  # validation is CPU work: let the API served by this loop breathe
-        report = validator.finish()
-        if report.valid:
-            await recorder.store(services.storage, custom_ids_key(record.id))
-    finally:
-        recorder.discard()
+    async for chunk in services.storage.open_read(storage_key):
+        validator.feed(chunk)
+        await asyncio.sleep(0)  # validation is CPU work: let the API served by this loop breathe
+    report = validator.finish()
+    if report.valid:  # then the validator holds every line's custom_id, in line order
+        await store_custom_ids(services.storage, custom_ids_key(record.id), validator.custom_ids())
     return report
 
 

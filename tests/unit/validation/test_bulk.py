@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.validation import ValidationReport, validate_chunks
+from gateway.validation import ValidationReport, Validator, validate_chunks
 from gateway.validation.bulk import BLOCK_BYTES, decode_bulk
 from gateway.validation.endpoints import ENDPOINTS, Bulk
 from tests.unit.validation.builders import CHAT, line, request
@@ -107,3 +107,13 @@ def test_clean_files_give_the_same_report_whatever_the_path(ending: bytes) -> No
 def test_a_duplicate_across_bulk_regions_is_found_on_its_line() -> None:
     report = _both_ways(b"".join(_line(f"r{index}") for index in range(100)) + _line("r7"))
     assert _codes(report) == [("duplicate_custom_id", 102)]
+
+
+def test_custom_ids_come_back_in_line_order_whatever_the_path() -> None:
+    ids = ["first"] + [f"id-{(index * 7919) % 1000}" for index in range(1000)]  # not sorted
+    rest = b"".join(_line(custom_id) for custom_id in ids[1:])
+    validator = Validator(CHAT)
+    for chunk in (_line("first"), rest[:5000], rest[5000:]):  # line path, bulk path, a line across chunks
+        validator.feed(chunk)
+    assert validator.finish().valid
+    assert list(validator.custom_ids()) == ids
