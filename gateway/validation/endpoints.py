@@ -22,6 +22,7 @@ from gateway.validation.lines import (
     EmbeddingsLine,
     LenientChatBody,
     StrictChatLine,
+    chat_line_for,
     strict_chat_line_for,
 )
 from gateway.validation.problems import Problem, from_validation
@@ -63,6 +64,8 @@ class EndpointSpec:
     whole_line: msgspec.json.Decoder[Any] | None = None
     # Optional, with `whole_line`: the bulk path (`bulk.py`), in variants tried fastest first.
     bulk: tuple[Bulk, ...] = ()
+    # Optional: the bulk path for runs the splitter has checked as UTF-8 (unknown fields skipped).
+    checked_bulk: tuple[Bulk, ...] = ()
     # The estimate's text bytes are each request line's own bytes (chat; see `report.ValidationReport`).
     text_is_line: bool = False
 
@@ -130,6 +133,7 @@ ENDPOINTS: dict[str, EndpointSpec] = {
             Bulk(functools.partial(strict_chat_line_for, plain=True), _plain_chat_lines_output),
             Bulk(strict_chat_line_for, _chat_lines_output),
         ),
+        checked_bulk=(Bulk(chat_line_for, _chat_lines_output),),
         text_is_line=True,
     ),
     "/v1/completions": EndpointSpec(

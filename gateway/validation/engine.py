@@ -18,7 +18,7 @@ import msgspec
 from gateway.validation.block import decode_run
 from gateway.validation.bulk import decode_bulk
 from gateway.validation.diagnose import diagnose
-from gateway.validation.endpoints import ENDPOINTS
+from gateway.validation.endpoints import ENDPOINTS, Bulk
 from gateway.validation.errors import ErrorCode
 from gateway.validation.limits import ValidationLimits
 from gateway.validation.problems import Problem
@@ -28,6 +28,7 @@ from gateway.validation.splitter import LineSplitter
 __all__ = ["Validator"]
 
 _BOM = b"\xef\xbb\xbf"
+_Decode = Callable[[memoryview], Any]  # one line to its typed view
 
 
 class Validator:
@@ -50,6 +51,7 @@ class Validator:
         self._whole_missed = False  # the strict decoder refused the last run: was it only for being strict?
         self._text_is_line = spec.text_is_line
         self._bulk = list(spec.bulk)
+        self._checked_bulk = list(spec.checked_bulk)
         self._max_requests = limits.max_requests
         self._serves = serves_model
         self._limits = limits
@@ -114,33 +116,40 @@ class Validator:
         """The fastest path: a run of lines the endpoint's strict decoder reads in full (no UTF-8 pass needed)."""
         if self._whole is None:
             return False
-        if self._bulk and self._model is not None:  # pinned to the model the file's first request set
-            taken = self._take_bulk(self._model, chunk, start, end)
-        else:
-            taken = self._take_run(self._whole, chunk, start, end)
+        taken = self._take(self._bulk, self._whole, chunk, start, end)
         self._whole_missed = not taken
         return taken
 
     def block(self, chunk: bytes, start: int, end: int) -> bool:
-        """The fast path for a run of valid-UTF-8 lines (see `block.decode_run`); False: take them one by one."""
-        taken = self._take_run(self._decoder, chunk, start, end)
+        """The fast path for a run of valid-UTF-8 lines (unknown fields skipped); False: take them one by one."""
+        taken = self._take(self._checked_bulk, self._decoder, chunk, start, end)
         if taken and self._whole_missed:
             self._whole = None  # the file's lines carry fields (or a shape) the strict path refuses: stop trying it
         self._whole_missed = False
         return taken
 
-    def _take_bulk(self, model: str, chunk: bytes, start: int, end: int) -> bool:
-        if self._blank_run:
+    def _take(self, variants: list[Bulk], decode: _Decode, chunk: bytes, start: int, end: int) -> bool:
+        """A run in bulk if it can, else line by line (`block.decode_run`)."""
+        if self._take_bulk(variants, chunk, start, end):
+            return True
+        taken = self._take_run(decode, chunk, start, end)
+        if taken:
+            variants.clear()  # the file's lines have a shape the bulk path refuses (`\r\n`, spaces): stop trying it
+        return taken
+
+    def _take_bulk(self, variants: list[Bulk], chunk: bytes, start: int, end: int) -> bool:
+        model = self._model
+        if model is None or self._blank_run:  # the bulk path is pinned to the model set by the first request
             return False
-        for index, bulk in enumerate(self._bulk):
+        for index, bulk in enumerate(variants):
             run = decode_bulk(bulk.decoder_for(model).decode_lines, bulk.output_tokens, chunk, start, end)
             if run is not None:
-                del self._bulk[:index]  # a faster variant refused lines a slower one took: the file needs it
+                del variants[:index]  # a faster variant refused lines a slower one took: the file needs it
                 ids, text, output = run
                 return self._commit(ids, (0, text, 0, output))
         return False
 
-    def _take_run(self, decode: Callable[[memoryview], Any], chunk: bytes, start: int, end: int) -> bool:
+    def _take_run(self, decode: _Decode, chunk: bytes, start: int, end: int) -> bool:
         if self._blank_run:
             return False
         run = decode_run(decode, self._measure, self._model, chunk, start, end)

@@ -27,6 +27,7 @@ __all__ = [
     "Message",
     "Part",
     "StrictChatLine",
+    "chat_line_for",
     "strict_chat_line_for",
 ]
 
@@ -174,3 +175,12 @@ def strict_chat_line_for(model: str, *, plain: bool = False) -> msgspec.json.Dec
     )
     line = msgspec.defstruct("PinnedChatLine", [("body", body)], bases=(StrictChatLine,), forbid_unknown_fields=True)
     return msgspec.json.Decoder(line)
+
+
+@functools.lru_cache(maxsize=16)
+def chat_line_for(model: str) -> msgspec.json.Decoder[Any]:
+    """A decoder of `ChatLine`s whose `body.model` must be `model`; it skips unknown fields unchecked, so
+    it serves runs already checked as UTF-8 (files whose lines carry fields the strict types refuse)."""
+    pinned: Any = Literal[model]
+    body = msgspec.defstruct("PinnedChatBody", [("model", pinned)], bases=(ChatBody,), kw_only=True)
+    return msgspec.json.Decoder(msgspec.defstruct("PinnedChatLine", [("body", body)], bases=(ChatLine,)))

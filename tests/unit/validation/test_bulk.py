@@ -61,7 +61,7 @@ def test_output_tokens_follow_the_chat_rule() -> None:
 def test_a_file_that_needs_the_general_variant_midway_is_counted_in_full() -> None:
     plain = b"".join(_line(f"p{index}", max_tokens=3) for index in range(50))
     general = b"".join(_line(f"g{index}", max_tokens=3, n=2) for index in range(50))
-    report = _both_ways(plain + general + plain.replace(b'"p', b'"q'))
+    report = _both_ways(plain + general + plain.replace(b'"custom_id":"p', b'"custom_id":"q'))
     assert report.valid
     assert report.max_output_tokens == 10 + 50 * 3 + 50 * 6 + 50 * 3
 
@@ -117,3 +117,20 @@ def test_custom_ids_come_back_in_line_order_whatever_the_path() -> None:
         validator.feed(chunk)
     assert validator.finish().valid
     assert list(validator.custom_ids()) == ids
+
+
+def test_lines_with_fields_the_strict_types_refuse_take_the_checked_bulk_path() -> None:
+    (checked,) = ENDPOINTS[CHAT].checked_bulk
+    region = b"".join(_line(f"r{index}", user="u", response_format={"type": "json_object"}) for index in range(300))
+    assert _bulk(region, GENERAL) is None
+    assert _bulk(region, checked) == ([f"r{index}" for index in range(300)], len(region) - 300, 300 * 10)
+    report = _both_ways(region)
+    assert report.valid
+    assert report.requests == 301
+
+
+def test_bad_utf8_in_an_unknown_field_is_found_after_bulk_regions() -> None:
+    good = b"".join(_line(f"r{index}", user="u") for index in range(300))
+    bad = _line("bad", user="XX").replace(b"XX", b"\xff")
+    report = _both_ways(good + bad + good.replace(b'"custom_id":"r', b'"custom_id":"s'))
+    assert _codes(report) == [("invalid_utf8", 302)]
