@@ -1,8 +1,10 @@
 """The validator: one streaming pass over an input file, every problem reported with its 1-based line.
 
 Each line gets one typed decode against its endpoint's Struct (all type and range rules run in C);
-only lines that fail it go through the precise path to name each problem. Memory stays flat: lines are
-views into the current chunk, and only the set of custom_ids grows (at most `max_requests` of them).
+only lines that fail it go through the precise path to name each problem. The splitter hands over each
+chunk's whole lines as one run, taken fastest first: in bulk (`bulk.py`, chat), then line by line in one
+call (`block.py`), then one line at a time, which is what names problems. Memory stays flat: lines are
+views into the current chunk, and only the custom_ids grow (at most `max_requests` of them).
 Blank lines: allowed at the end of the file (any number); elsewhere each is a `blank_line` error, since
 we forward files unchanged to upstreams whose handling of them is unknown. A UTF-8 byte order mark is
 an `unexpected_bom` error on line 1 for the same reason; the rest of line 1 is still checked.
@@ -17,6 +19,7 @@ import msgspec
 
 from gateway.validation.block import decode_run
 from gateway.validation.bulk import decode_bulk
+from gateway.validation.checks import duplicate_id, file_problems, inputs_crossed, model_mismatch, model_not_served
 from gateway.validation.diagnose import diagnose
 from gateway.validation.endpoints import ENDPOINTS, Bulk
 from gateway.validation.errors import ErrorCode
@@ -75,7 +78,8 @@ class Validator:
         if not self._finished:
             self._finished = True
             self._splitter.close()
-            self._file_checks()
+            for code, message in file_problems(self._requests, self._size, self._limits):
+                self._log.add_file(code, message)
         log = self._log
         return ValidationReport(
             valid=log.count == 0,
@@ -228,7 +232,7 @@ class Validator:
         """Cross-line checks and estimates, shared by good lines and the good parts of bad ones."""
         if custom_id is not None:
             if custom_id in self._seen:
-                problems.append((ErrorCode.DUPLICATE_CUSTOM_ID, f"custom_id {custom_id!r} is used twice", "custom_id"))
+                problems.append(duplicate_id(custom_id))
             elif self._requests <= self._limits.max_requests:
                 self._seen[custom_id] = None
         if model is not None and model != self._model:
@@ -243,28 +247,15 @@ class Validator:
             self._log.add(code, message, param, self._line_no)
 
     def _check_model(self, model: str, problems: list[Problem]) -> None:
-        if self._model is None:
-            self._model = model
-            if self._serves is not None and not self._serves(model):
-                message = f"model {model!r} is not served for {self._spec.url}"
-                problems.append((ErrorCode.MODEL_NOT_FOUND, message, "body.model"))
-        else:
-            message = f"model {model!r} differs from {self._model!r} used by the file's first request"
-            problems.append((ErrorCode.MODEL_MISMATCH, message, "body.model"))
+        if self._model is not None:
+            problems.append(model_mismatch(model, self._model))
+            return
+        self._model = model
+        if self._serves is not None and not self._serves(model):
+            problems.append(model_not_served(model, self._spec.url))
 
     def _count_inputs(self, inputs: int, problems: list[Problem]) -> None:
         limit = self._limits.max_embedding_inputs
         before, self._inputs = self._inputs, self._inputs + inputs
         if before <= limit < self._inputs:
-            message = f"the file holds more than {limit} embedding inputs (this line crosses the limit)"
-            problems.append((ErrorCode.TOO_MANY_EMBEDDING_INPUTS, message, "body.input"))
-
-    def _file_checks(self) -> None:
-        limits, log = self._limits, self._log
-        if self._requests == 0:
-            log.add_file(ErrorCode.EMPTY_FILE, "the file holds no request lines")
-        if self._size > limits.max_bytes:
-            log.add_file(ErrorCode.FILE_TOO_LARGE, f"the file has {self._size} bytes; the limit is {limits.max_bytes}")
-        if self._requests > limits.max_requests:
-            message = f"the file holds {self._requests} requests; the limit is {limits.max_requests}"
-            log.add_file(ErrorCode.TOO_MANY_TASKS, message)
+            problems.append(inputs_crossed(limit))
