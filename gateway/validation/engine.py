@@ -60,7 +60,8 @@ class Validator:
         self._limits = limits
         self._log = ErrorLog(limits.max_errors)
         self._splitter = LineSplitter(self, limits.max_line_bytes)
-        self._seen: dict[str, None] = {}  # a dict, not a set: it keeps the ids in line order
+        self._seen: set[str] = set()
+        self._ids: list[str] = []  # the same ids in line order (cheaper beside a set than a dict)
         self._model: str | None = None
         self._size = self._line_no = self._requests = 0
         self._blank_run = 0  # blank lines since the last request line: errors only if a request follows
@@ -94,7 +95,7 @@ class Validator:
 
     def custom_ids(self) -> Iterator[str]:
         """The custom_ids taken so far, in line order: after `finish()` on a valid file, one per line."""
-        return iter(self._seen)
+        return iter(self._ids)
 
     # LineSink: called by the splitter for every line, in order.
     def line(self, data: bytes | memoryview, valid_utf8: bool) -> None:
@@ -170,15 +171,15 @@ class Validator:
         if (
             self._requests + len(ids) > self._max_requests
             or self._inputs + totals[0] > self._limits.max_embedding_inputs
-            or not seen.keys().isdisjoint(ids)
+            or not seen.isdisjoint(ids)
         ):
             return False
         before = len(seen)
-        seen.update(dict.fromkeys(ids))
+        seen.update(ids)
         if len(seen) - before != len(ids):  # a custom_id repeats within the run: undo, and name it line by line
-            for custom_id in ids:
-                seen.pop(custom_id, None)
+            seen.difference_update(ids)
             return False
+        self._ids += ids
         self._line_no += len(ids)
         self._requests += len(ids)
         self._add_totals(totals)
@@ -190,7 +191,8 @@ class Validator:
             self._accept(custom_id, body.model, body, [])
             return
         # The common case, inlined: a fresh id, the file's model, within limits.
-        self._seen[custom_id] = None
+        self._seen.add(custom_id)
+        self._ids.append(custom_id)
         found, inputs, text, tokens, output = self._measure(body)
         self._add_totals((0, text, tokens, output))
         if found or inputs:
@@ -234,7 +236,8 @@ class Validator:
             if custom_id in self._seen:
                 problems.append(duplicate_id(custom_id))
             elif self._requests <= self._limits.max_requests:
-                self._seen[custom_id] = None
+                self._seen.add(custom_id)
+                self._ids.append(custom_id)
         if model is not None and model != self._model:
             self._check_model(model, problems)
         if body is not None:
