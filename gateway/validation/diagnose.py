@@ -96,9 +96,12 @@ def _check_literal(
     if raw is None:
         problems.append(missing(name))
         return
-    value = _ANY.decode(raw)
-    if value != expected:
-        shown = msgspec.json.encode(value).decode()[:80]
+    try:
+        matches = _ANY.decode(raw) == expected
+    except msgspec.ValidationError:  # valid JSON that no Python value holds, such as -1e4001
+        matches = False
+    if not matches:
+        shown = bytes(raw).decode("utf-8", "replace")[:80]
         problems.append((code, f"`{name}` is {shown}; expected {msgspec.json.encode(expected).decode()}", name))
 
 

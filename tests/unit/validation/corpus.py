@@ -210,6 +210,12 @@ CASES: list[Case] = [
         b"\xef\xbb\xbf" + jsonl(GOOD | {"method": "GET"}),
         [("unexpected_bom", 1, None), ("invalid_method", 1, "method")],
     ),
+    (  # valid JSON, but no Python float holds it (found by the long fuzz run: it raised instead of reporting)
+        "method_number_out_of_range",
+        EMBEDDINGS,
+        b'{"custom_id":"a","method":-1e4001,"url":"/v1/embeddings","body":{"model":"m","input":"x"}}\n',
+        [("invalid_method", 1, "method")],
+    ),
     ("crlf_with_error", CHAT, jsonl(GOOD).replace(b"\n", b"\r\n") + b"oops\r\n", [("invalid_json_line", 2, None)]),
 ]
 
