@@ -24,6 +24,7 @@ from gateway.http.files import FilesController
 from gateway.http.health import healthz, metrics, readyz
 from gateway.http.middleware import RequestContextMiddleware
 from gateway.http.openapi import BEARER_COMPONENTS, BEARER_SECURITY
+from gateway.redis_policy import check_eviction_policy
 from gateway.services import Services, open_services
 from gateway.settings import Settings
 from gateway.worker.process import run_worker as run_worker_loop
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = open_services(settings)
         app.state.services = services
+        await check_eviction_policy(services.redis)
         removed = await services.storage.sweep_partials()  # leftovers of uploads whose process died
         if removed:
             log.info("partial_uploads_removed", count=removed)

@@ -112,6 +112,7 @@ def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: 
 async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) -> None:
     from prometheus_client import start_http_server
 
+    from gateway.redis_policy import check_eviction_policy
     from gateway.services import open_services
     from gateway.worker.process import run_worker
 
@@ -120,6 +121,7 @@ async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     services = open_services(settings)
+    await check_eviction_policy(services.redis)
     if metrics_port:
         start_http_server(metrics_port, addr=metrics_host, registry=services.registry)
     try:

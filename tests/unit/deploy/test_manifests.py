@@ -178,6 +178,7 @@ def test_compose_redis_is_durable(services: dict[str, Any], compose: dict[str, A
     command = " ".join(services["redis"]["command"])
     assert "--appendonly yes" in command
     assert "--appendfsync everysec" in command
+    assert "--maxmemory-policy noeviction" in command  # an evicting Redis silently loses batches
     volume = services["redis"]["volumes"][0].split(":")[0]
     assert volume in compose["volumes"]
 
