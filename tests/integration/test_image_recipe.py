@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.processes import BatchgateProcess
 
 pytestmark = pytest.mark.slow
 
@@ -115,13 +115,11 @@ def test_serve_from_the_image_venv_passes_the_image_healthcheck(
     port = free_port()
     config = _image_config(tmp_path)
     env = {"REDIS_URL": redis_url, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
-    argv = [str(venv / "bin" / "batchgate"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--config", str(config)]
-    log = tmp_path / "serve.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(argv, cwd=tmp_path, stdout=sink, stderr=sink, env={**os.environ, **env})
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--config", str(config)]
+    server = BatchgateProcess(args, tmp_path / "serve.log", env, binary=venv / "bin" / "batchgate", cwd=tmp_path)
+    server.start()
     try:
-        _wait_ready(f"http://127.0.0.1:{port}/readyz", server, log)
+        server.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=30)
         [healthcheck] = _instructions("HEALTHCHECK")
         command = json.loads(healthcheck[healthcheck.index("CMD") + 3 :])
         assert command[0] == "python"
@@ -132,18 +130,4 @@ def test_serve_from_the_image_venv_passes_the_image_healthcheck(
         assert listed.status_code == 200, listed.text
         assert listed.json()["object"] == "list"
     finally:
-        server.kill()
-        server.wait()
-
-
-def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"serve exited early:\n{log.read_text()[-3000:]}"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer:\n{log.read_text()[-3000:]}")
+        server.stop()

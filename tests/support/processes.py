@@ -15,15 +15,26 @@ BATCHGATE = Path(sys.executable).parent / "batchgate"
 
 
 class BatchgateProcess:
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        binary: Path = BATCHGATE,
+        cwd: Path | None = None,
+    ) -> None:
         self.args = args
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
+        self.binary = binary
+        self.cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> BatchgateProcess:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen([str(BATCHGATE), *self.args], stdout=log, stderr=log, env=self.env)
+        argv = [str(self.binary), *self.args]
+        self.process = subprocess.Popen(argv, stdout=log, stderr=log, env=self.env, cwd=self.cwd)
         log.close()
         return self
 
