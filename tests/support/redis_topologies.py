@@ -39,16 +39,22 @@ def _until(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
 
 class _Processes:
     def __init__(self) -> None:
-        self._processes: list[subprocess.Popen[bytes]] = []
+        self._processes: dict[Path, subprocess.Popen[bytes]] = {}
 
     def spawn(self, argv: list[str], log: Path) -> None:
         with log.open("ab") as out:
-            self._processes.append(subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT))
+            self._processes[log] = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+
+    def kill(self, log: Path) -> None:
+        """SIGKILL the process spawned with `log`."""
+        process = self._processes.pop(log)
+        process.kill()
+        process.wait()
 
     def stop(self) -> None:
-        for process in self._processes:
+        for process in self._processes.values():
             process.terminate()
-        for process in self._processes:
+        for process in self._processes.values():
             process.wait(timeout=10)
         self._processes.clear()
 
@@ -111,12 +117,19 @@ class ClusterServers:
 
 
 class SentinelServers:
-    """One primary and one Sentinel monitoring it as `service` (quorum 1)."""
+    """One primary, optionally one replica, and one Sentinel monitoring the primary as `service` (quorum 1).
 
-    def __init__(self, data_dir: Path, service: str = "batchgate") -> None:
+    With a replica, the Sentinel calls a silent primary down after `FAILOVER_MS` (its default is 30 s), so a
+    test can kill the primary and see the replica promoted within a few seconds.
+    """
+
+    FAILOVER_MS = 300
+
+    def __init__(self, data_dir: Path, service: str = "batchgate", *, replica: bool = False) -> None:
         self.data_dir = data_dir
         self.service = service
         self.primary_port, self.sentinel_port = free_port(), free_port()
+        self.replica_port = free_port() if replica else None
         self._processes = _Processes()
 
     @property
@@ -136,18 +149,51 @@ class SentinelServers:
         primary = [server, "--port", str(self.primary_port), "--dir", str(self.data_dir), *_EPHEMERAL]
         self._processes.spawn(primary, self.data_dir / "primary.log")
         _until(lambda: _ping(self.primary_port), "the primary")
+        if self.replica_port is not None:
+            self._start_replica(server, self.replica_port)
         config = self.data_dir / "sentinel.conf"  # Sentinel rewrites its config file, so it gets its own
-        config.write_text(
+        text = (
             f"port {self.sentinel_port}\nbind 127.0.0.1\ndir {self.data_dir}\n"
             f"sentinel monitor {self.service} 127.0.0.1 {self.primary_port} 1\n"
         )
+        if self.replica_port is not None:
+            text += f"sentinel down-after-milliseconds {self.service} {self.FAILOVER_MS}\n"
+            text += f"sentinel failover-timeout {self.service} 2000\n"
+        config.write_text(text)
         self._processes.spawn([server, str(config), "--sentinel"], self.data_dir / "sentinel.log")
-        _until(self._knows_primary, "the Sentinel to report the primary")
+        _until(lambda: self.named_primary() == self.primary_port, "the Sentinel to report the primary")
+        if self.replica_port is not None:
+            _until(self._knows_a_replica, "the Sentinel to discover the replica")
 
-    def _knows_primary(self) -> bool:
+    def _start_replica(self, server: str, port: int) -> None:
+        replica_dir = self.data_dir / "replica"
+        replica_dir.mkdir(exist_ok=True)
+        argv = [server, "--port", str(port), "--dir", str(replica_dir), *_EPHEMERAL]
+        self._processes.spawn([*argv, "--replicaof", "127.0.0.1", str(self.primary_port)], replica_dir / "replica.log")
+        _until(lambda: self.role(port, "master_link_status") == "up", "the replica to sync")
+
+    def named_primary(self) -> int:
+        """The port of the primary the Sentinel names for `service` now."""
         with redis.Redis(port=self.sentinel_port, decode_responses=True) as sentinel:
             reply = sentinel.execute_command("SENTINEL", "get-master-addr-by-name", self.service)
-            return bool(reply) and int(reply[1]) == self.primary_port
+            return int(reply[1]) if reply else 0
+
+    def _knows_a_replica(self) -> bool:
+        with redis.Redis(port=self.sentinel_port, decode_responses=True) as sentinel:
+            return bool(sentinel.execute_command("SENTINEL", "replicas", self.service))
+
+    @staticmethod
+    def role(port: int, field: str = "role") -> object:
+        """A field of the server's INFO replication section (`role`, `master_link_status`…)."""
+        with redis.Redis(port=port, decode_responses=True) as client:
+            return client.info("replication").get(field)
+
+    def kill_primary(self) -> None:
+        self._processes.kill(self.data_dir / "primary.log")
+
+    def wait_for_promotion(self) -> None:
+        """Block until the Sentinel names the replica as the primary."""
+        _until(lambda: self.named_primary() == self.replica_port, "the Sentinel to promote the replica", 20.0)
 
     def flush(self) -> None:
         with redis.Redis(port=self.primary_port) as client:
