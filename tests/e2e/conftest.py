@@ -1,4 +1,5 @@
-"""Fixtures for end-to-end tests: a gateway with an embedded worker driving a scripted provider."""
+"""Fixtures for end-to-end tests: a gateway with an embedded worker driving a scripted provider, and the
+upstream simulators (DeepSeek-flavoured batch API, real-time endpoint) that real provider adapters talk to."""
 
 from __future__ import annotations
 
@@ -14,9 +15,28 @@ from gateway.storage import LocalStorage
 from gateway.worker.providers import ProviderSet
 from providers.config import ProviderSettings
 from tests.conftest import TENANT_KEYS
+from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
 from tests.support.gateway_server import GatewayServer
+from tests.support.realtime_upstream import RealtimeUpstream
 from tests.support.scripted_provider import ScriptedProvider
 from tests.support.workflow import MODEL
+
+# Upstream keys, set as environment variables by the fixtures that start gateways on real adapters.
+KEYS = {"TEST_DEEPSEEK_KEY": "sk-ds-upstream", "TEST_DEEPINFRA_KEY": "sk-di-upstream", "TEST_LOCAL_KEY": "sk-local"}
+
+
+@pytest.fixture
+def deepseek() -> Iterator[BatchUpstream]:
+    upstream = BatchUpstream(msgspec.structs.replace(DEEPSEEK, api_key=KEYS["TEST_DEEPSEEK_KEY"]))
+    upstream.start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture
+def realtime() -> Iterator[RealtimeUpstream]:
+    with RealtimeUpstream() as upstream:
+        yield upstream
 
 
 @pytest.fixture

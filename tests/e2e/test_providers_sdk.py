@@ -16,20 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.settings import ModelRoute, Settings
 from providers.config import ProviderSettings
 from tests.conftest import TENANT_KEYS
-from tests.support.batch_upstream import DEEPINFRA, DEEPSEEK, BatchUpstream
+from tests.e2e.conftest import KEYS
+from tests.support.batch_upstream import DEEPINFRA, BatchUpstream
 from tests.support.gateway_server import GatewayServer
 from tests.support.realtime_upstream import RealtimeUpstream
 from tests.support.workflow import jsonl, line, wait_for
-
-KEYS = {"TEST_DEEPSEEK_KEY": "sk-ds-upstream", "TEST_DEEPINFRA_KEY": "sk-di-upstream", "TEST_LOCAL_KEY": "sk-local"}
-
-
-@pytest.fixture
-def deepseek() -> Iterator[BatchUpstream]:
-    upstream = BatchUpstream(msgspec.structs.replace(DEEPSEEK, api_key=KEYS["TEST_DEEPSEEK_KEY"]))
-    upstream.start()
-    yield upstream
-    upstream.stop()
 
 
 @pytest.fixture
@@ -37,13 +28,6 @@ def deepinfra() -> Iterator[BatchUpstream]:
     options = msgspec.structs.replace(DEEPINFRA, api_key=KEYS["TEST_DEEPINFRA_KEY"], failed_custom_ids=["bad-1"])
     upstream = BatchUpstream(options)
     upstream.start()
-    yield upstream
-    upstream.stop()
-
-
-@pytest.fixture
-def realtime() -> Iterator[RealtimeUpstream]:
-    upstream = RealtimeUpstream().start()
     yield upstream
     upstream.stop()
 

@@ -18,28 +18,15 @@ import pytest
 from gateway.settings import ModelRoute, RedisSettings, Settings
 from providers.config import ProviderSettings
 from tests.conftest import TENANT_KEYS
+from tests.e2e.conftest import KEYS
 from tests.e2e.test_accounting_api import get, settled_record
-from tests.e2e.test_providers_sdk import KEYS, assert_each_custom_id_once, result_lines, run, upstream_usage
-from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
+from tests.e2e.test_providers_sdk import assert_each_custom_id_once, result_lines, run, upstream_usage
+from tests.support.batch_upstream import BatchUpstream
 from tests.support.gateway_server import GatewayServer
 from tests.support.realtime_upstream import RealtimeUpstream
 from tests.support.workflow import jsonl, line, wait_for
 
 PRICES = {"input_usd_per_mtok": Decimal("0.28"), "output_usd_per_mtok": Decimal("0.42")}
-
-
-@pytest.fixture
-def deepseek() -> Iterator[BatchUpstream]:
-    upstream = BatchUpstream(msgspec.structs.replace(DEEPSEEK, api_key=KEYS["TEST_DEEPSEEK_KEY"]))
-    upstream.start()
-    yield upstream
-    upstream.stop()
-
-
-@pytest.fixture
-def realtime() -> Iterator[RealtimeUpstream]:
-    with RealtimeUpstream() as upstream:
-        yield upstream
 
 
 @pytest.fixture
