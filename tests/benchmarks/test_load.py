@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import TENANT_KEYS
 from tests.support.load import RssSampler, Send, Stream, StreamResult, closed_loop, cpu_seconds, open_loop
 from tests.support.ports import free_port
-from tests.support.processes import BatchgateProcess
+from tests.support.processes import BatchgateProcess, base_config
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3600)]
 
@@ -36,21 +36,12 @@ AUTH = {"authorization": f"Bearer {TENANT_KEYS['alpha']}"}
 LINE = (
     b'{"custom_id":"r1","method":"POST","url":"/v1/chat/completions","body":{"model":"deepseek-chat","messages":[]}}\n'
 )
-CONFIG = """
-data_dir = "{data_dir}"
-[redis]
-url = "{redis_url}"
-[[tenants]]
-name = "alpha"
-api_keys = ["{key}"]
-admin = true
-"""
 
 
 @pytest.fixture
 def spawn(tmp_path: Path, redis_url: str) -> Iterator[object]:
     config = tmp_path / "batchgate.toml"
-    config.write_text(CONFIG.format(data_dir=tmp_path / "data", redis_url=redis_url, key=TENANT_KEYS["alpha"]))
+    config.write_text(base_config(tmp_path / "data", redis_url, admin=True))
     started: list[BatchgateProcess] = []
 
     def start(*extra: str) -> tuple[BatchgateProcess, str]:

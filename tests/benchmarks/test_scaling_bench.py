@@ -19,17 +19,11 @@ import pytest
 
 from tests.conftest import TENANT_KEYS
 from tests.support.ports import free_port
-from tests.support.processes import BatchgateProcess
+from tests.support.processes import BatchgateProcess, base_config
 from tests.support.workflow import jsonl, line
 
 LINES = int(os.environ.get("SCALING_LINES", "4000"))
-CONFIG = """
-data_dir = "{data_dir}"
-[redis]
-url = "{redis_url}"
-[[tenants]]
-name = "alpha"
-api_keys = ["{key}"]
+PROVIDERS = """
 [providers.local]
 kind = "native"
 base_url = "http://127.0.0.1:{sim_port}/v1"
@@ -45,9 +39,7 @@ def _run(tmp_path: Path, redis_url: str, sim_port: int, workers: int) -> float:
     run_dir = tmp_path / f"w{workers}"
     run_dir.mkdir()
     config = run_dir / "batchgate.toml"
-    config.write_text(
-        CONFIG.format(data_dir=run_dir / "data", redis_url=redis_url, key=TENANT_KEYS["alpha"], sim_port=sim_port)
-    )
+    config.write_text(base_config(run_dir / "data", redis_url) + PROVIDERS.format(sim_port=sim_port))
     port = free_port()
     api = BatchgateProcess(["serve", "--no-worker", "--config", str(config), "--port", str(port)], run_dir / "api.log")
     processes = [api.start()]

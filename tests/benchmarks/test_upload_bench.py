@@ -16,17 +16,9 @@ import pytest
 
 from tests.conftest import TENANT_KEYS
 from tests.support.ports import free_port
-from tests.support.processes import BatchgateProcess
+from tests.support.processes import BatchgateProcess, base_config
 
 MB = 1024 * 1024
-CONFIG = """
-data_dir = "{data_dir}"
-[redis]
-url = "{redis_url}"
-[[tenants]]
-name = "alpha"
-api_keys = ["{key}"]
-"""
 
 
 def _kib(pid: int, field: str) -> int:
@@ -51,7 +43,7 @@ def _write_jsonl(path: Path, size: int) -> None:
 @pytest.fixture
 def server(tmp_path: Path, redis_url: str) -> Iterator[tuple[BatchgateProcess, str]]:
     config = tmp_path / "batchgate.toml"
-    config.write_text(CONFIG.format(data_dir=tmp_path / "data", redis_url=redis_url, key=TENANT_KEYS["alpha"]))
+    config.write_text(base_config(tmp_path / "data", redis_url))
     port = free_port()
     process = BatchgateProcess(["serve", "--no-worker", "--config", str(config), "--port", str(port)], tmp_path / "log")
     process.start()

@@ -14,22 +14,13 @@ import httpx
 from tests.chaos.round import _SlowFile
 from tests.conftest import TENANT_KEYS
 from tests.support.ports import free_port
-from tests.support.processes import BatchgateProcess
-
-CONFIG = """
-data_dir = "{data_dir}"
-[redis]
-url = "{redis_url}"
-[[tenants]]
-name = "alpha"
-api_keys = ["{alpha_key}"]
-"""
+from tests.support.processes import BatchgateProcess, base_config
 
 
 def test_killed_upload_leaves_no_partial_file(tmp_path: Path, redis_url: str) -> None:
     data_dir = tmp_path / "data"
     config = tmp_path / "batchgate.toml"
-    config.write_text(CONFIG.format(data_dir=data_dir, redis_url=redis_url, alpha_key=TENANT_KEYS["alpha"]))
+    config.write_text(base_config(data_dir, redis_url))
     port = free_port()
     api = BatchgateProcess(["serve", "--no-worker", "--config", str(config), "--port", str(port)], tmp_path / "api.log")
     api.start().wait_http(f"http://127.0.0.1:{port}/readyz")

@@ -11,7 +11,21 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import TENANT_KEYS
+
 BATCHGATE = Path(sys.executable).parent / "batchgate"
+
+
+def base_config(data_dir: Path, redis_url: str, *, admin: bool = False) -> str:
+    """The config TOML most multi-process tests start from: their data dir, the test Redis, tenant alpha.
+
+    Tests append their own sections (providers, models) to it.
+    """
+    admin_line = "admin = true\n" if admin else ""
+    return (
+        f'data_dir = "{data_dir}"\n[redis]\nurl = "{redis_url}"\n'
+        f'[[tenants]]\nname = "alpha"\napi_keys = ["{TENANT_KEYS["alpha"]}"]\n{admin_line}'
+    )
 
 
 class BatchgateProcess:
