@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.schemas import assert_matches
+from tests.support.workflow import chunked_upload_head
 
 LINE = b'{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "deepseek-chat"}}\n'
 
@@ -172,13 +173,8 @@ def test_garbage_and_non_multipart_bodies(gateway: GatewayServer) -> None:
 async def test_oversized_batch_upload_is_413_early_and_storage_stays_clean(gateway: GatewayServer) -> None:
     """Stream a 400 MB batch upload with no Content-Length; the 413 must arrive long before it is all sent."""
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
-    writer.write(
-        b"POST /v1/files HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\n"
-        + f"authorization: Bearer {TENANT_KEYS['alpha']}\r\n".encode()
-        + b"content-type: multipart/form-data; boundary=b\r\n\r\n"
-    )
-    head = b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
-    head += b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.jsonl"\r\n\r\n'
+    http_head, head = chunked_upload_head("alpha", "big.jsonl")
+    writer.write(http_head)
     response = asyncio.create_task(reader.read(4096))
     sent = 0
     chunk = LINE * 10_000

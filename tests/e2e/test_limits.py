@@ -27,7 +27,7 @@ from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.schemas import assert_matches
 from tests.support.scripted_provider import ScriptedProvider
-from tests.support.workflow import jsonl, line
+from tests.support.workflow import chunked_upload_head, jsonl, line
 
 UPLOADS, IN_FLIGHT = 2, 3
 CREATE = {"endpoint": "/v1/chat/completions", "completion_window": "24h"}
@@ -199,13 +199,9 @@ def test_a_line_over_32_mib_fails_the_batch(limited: Limited) -> None:
 async def _start_held_upload(server: Limited, tenant: str) -> asyncio.StreamWriter:
     """An upload that sends its head and the start of its file, then stalls (holding its slot)."""
     _, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(
-        b"POST /v1/files HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\n"
-        + f"authorization: Bearer {TENANT_KEYS[tenant]}\r\n".encode()
-        + b"content-type: multipart/form-data; boundary=b\r\n\r\n"
-    )
-    head = b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
-    head += b'--b\r\nContent-Disposition: form-data; name="file"; filename="slow.jsonl"\r\n\r\n' + jsonl([line("a")])
+    http_head, head = chunked_upload_head(tenant, "slow.jsonl")
+    writer.write(http_head)
+    head += jsonl([line("a")])
     writer.write(f"{len(head):x}\r\n".encode() + head + b"\r\n")
     await writer.drain()
     return writer

@@ -24,6 +24,19 @@ def jsonl(lines: list[dict[str, object]]) -> bytes:
     return b"".join(json.dumps(item).encode() + b"\n" for item in lines)
 
 
+def chunked_upload_head(tenant: str, filename: str) -> tuple[bytes, bytes]:
+    """A hand-written `POST /v1/files` for tests that stream or stall a body: the HTTP head (chunked, no
+    Content-Length) and the multipart preamble up to the file's first byte (boundary `b`, purpose batch)."""
+    http_head = (
+        b"POST /v1/files HTTP/1.1\r\nhost: test\r\ntransfer-encoding: chunked\r\n"
+        + f"authorization: Bearer {TENANT_KEYS[tenant]}\r\n".encode()
+        + b"content-type: multipart/form-data; boundary=b\r\n\r\n"
+    )
+    preamble = b'--b\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+    preamble += f'--b\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n\r\n'.encode()
+    return http_head, preamble
+
+
 def raw_batch(served: GatewayServer, batch_id: str) -> dict[str, object]:
     response = httpx.get(
         f"{served.base_url}/batches/{batch_id}", headers={"authorization": f"Bearer {TENANT_KEYS['alpha']}"}
