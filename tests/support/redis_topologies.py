@@ -64,17 +64,11 @@ def _ping(port: int) -> bool:
         return bool(client.ping())
 
 
-class ClusterServers:
-    """Three cluster-enabled primaries sharing the 16384 slots (no replicas)."""
+class _Deployment:
+    """Processes started together and stopped together; a failed start stops what it had started."""
 
-    def __init__(self, data_dir: Path, primaries: int = 3) -> None:
-        self.data_dir = data_dir
-        self.ports = [free_port() for _ in range(primaries)]
+    def __init__(self) -> None:
         self._processes = _Processes()
-
-    @property
-    def url(self) -> str:
-        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
 
     def start(self) -> None:
         try:
@@ -82,6 +76,25 @@ class ClusterServers:
         except BaseException:
             self.stop()
             raise
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._processes.stop()
+
+
+class ClusterServers(_Deployment):
+    """Three cluster-enabled primaries sharing the 16384 slots (no replicas)."""
+
+    def __init__(self, data_dir: Path, primaries: int = 3) -> None:
+        self.data_dir = data_dir
+        self.ports = [free_port() for _ in range(primaries)]
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
 
     def _start(self) -> None:
         server = _binary("redis-server")
@@ -112,11 +125,8 @@ class ClusterServers:
             with redis.Redis(port=port) as client:
                 client.flushall()
 
-    def stop(self) -> None:
-        self._processes.stop()
 
-
-class SentinelServers:
+class SentinelServers(_Deployment):
     """One primary, optionally one replica, and one Sentinel monitoring the primary as `service` (quorum 1).
 
     With a replica, the Sentinel calls a silent primary down after `FAILOVER_MS` (its default is 30 s), so a
@@ -130,18 +140,11 @@ class SentinelServers:
         self.service = service
         self.primary_port, self.sentinel_port = free_port(), free_port()
         self.replica_port = free_port() if replica else None
-        self._processes = _Processes()
+        super().__init__()
 
     @property
     def url(self) -> str:
         return f"redis+sentinel://127.0.0.1:{self.sentinel_port}/{self.service}/0"
-
-    def start(self) -> None:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
 
     def _start(self) -> None:
         server = _binary("redis-server")
@@ -198,6 +201,3 @@ class SentinelServers:
     def flush(self) -> None:
         with redis.Redis(port=self.primary_port) as client:
             client.flushall()
-
-    def stop(self) -> None:
-        self._processes.stop()
