@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.benchmarks.test_load import CONFIG, _get, _seed
-from tests.conftest import TENANT_KEYS
+from tests.benchmarks.test_load import _get, _seed
 from tests.support.load import Stream, closed_loop, open_loop
 from tests.support.ports import free_port
+from tests.support.processes import base_config
 
 pytestmark = pytest.mark.benchmark
 BIN = Path(sys.executable).parent
@@ -60,7 +60,7 @@ def _wait(root: str) -> None:
 
 def test_uvicorn_versus_granian(tmp_path: Path, redis_url: str) -> None:
     config = tmp_path / "batchgate.toml"
-    config.write_text(CONFIG.format(data_dir=tmp_path / "data", redis_url=redis_url, key=TENANT_KEYS["alpha"]))
+    config.write_text(base_config(tmp_path / "data", redis_url, admin=True))
     env = {**os.environ, "BATCHGATE_CONFIG": str(config)}
     print(f"\n{'server':<9} {'flat-out req/s':>15} {'p50 ms':>8} {'p99 ms':>8} | {'@500/s p50':>10} {'p99 ms':>8}")
     for server in ("uvicorn", "granian"):
