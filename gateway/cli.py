@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import signal
+from collections.abc import Coroutine
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import click
 import msgspec
@@ -106,7 +108,19 @@ def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: 
     if not settings.redis.url:
         raise click.UsageError("`batchgate worker` needs a shared Redis: set redis.url in the config or REDIS_URL.")
     configure_logging(log_level)
-    asyncio.run(_run_worker(settings, metrics_host, metrics_port))
+    _run_on_fastest_loop(_run_worker(settings, metrics_host, metrics_port))
+
+
+def _run_on_fastest_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed, as `serve` gets through uvicorn's loop="auto": the native executor's
+    per-line work is mostly event-loop work (sockets, futures, callbacks), which uvloop does in C."""
+    try:
+        import uvloop
+    except ImportError:  # e.g. Windows, which uvloop does not support
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) -> None:

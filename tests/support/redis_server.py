@@ -17,9 +17,11 @@ from tests.support.ports import free_port
 class RedisServer:
     """One redis-server process with its data in `data_dir`. `kill()` + `start()` keeps the data (AOF)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, appendfsync: str = "always") -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        # "always" by default: a test that kills Redis may count on every acknowledged write surviving.
+        self.appendfsync = appendfsync
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -32,7 +34,7 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed; run `make test`, which installs it")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         argv = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir)]
-        argv += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
+        argv += ["--appendonly", "yes", "--appendfsync", self.appendfsync, "--save", "", "--daemonize", "no"]
         self._process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until_ready()
 

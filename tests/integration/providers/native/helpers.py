@@ -57,7 +57,9 @@ async def make_job(
     )
 
 
-async def poll_until_finished(provider: NativeProvider, job: BatchJob, state: bytes, limit: float = 30.0) -> Finished:
+async def poll_until_finished(
+    provider: NativeProvider, job: BatchJob, state: bytes, limit: float = 30.0, interval: float = 0.05
+) -> Finished:
     deadline = time.monotonic() + limit
     outcome: PollOutcome
     while time.monotonic() < deadline:
@@ -67,7 +69,7 @@ async def poll_until_finished(provider: NativeProvider, job: BatchJob, state: by
             continue
         if isinstance(outcome, Finished):
             return outcome
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(interval)
     raise AssertionError(f"batch not finished after {limit}s: {outcome}")
 
 
