@@ -4,17 +4,20 @@
   a test marked `@pytest.mark.asyncio(loop_factories=LOOPS)` runs once on each loop, so a figure can be
   compared with the stdlib loop's;
 - Redis appends with `appendfsync everysec`, as deploy/compose.yaml and the embedded Redis run it (the
-  suite's own Redis fsyncs every write, for the tests that kill it).
+  suite's own Redis fsyncs every write, for the tests that kill it);
+- the garbage collector is tuned as `serve` and `worker` tune it (`gateway.runtime.tune_gc`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 import uvloop
 
+from gateway.runtime import tune_gc
 from tests.support.redis_server import RedisServer
 
 PRODUCT_LOOP = "uvloop"
@@ -40,3 +43,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def product_gc() -> Iterator[None]:
+    threshold = gc.get_threshold()
+    tune_gc()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
