@@ -6,7 +6,10 @@ figures are medians, with the machine load and the client process's CPU per line
 
 1. Overhead: zero-latency simulator, limits off, concurrency 64, 5,000 lines — the executor end to end
    (chunks claimed from the stream, every attempt granted and every outcome recorded in Redis) as a ratio
-   to the raw aiohttp loop (target >= 0.7x). Client choice: raw aiohttp vs httpx and httpx-aiohttp.
+   to the raw aiohttp loop (target >= 0.7x), on the product's uvloop and, for comparison, the stdlib loop
+   (the raw loop and the executor it is compared with always run on the same one; conftest.py has the
+   product settings).
+   Client choice: raw aiohttp vs httpx and httpx-aiohttp.
 2. Latency-bound throughput: 200 ms latency, concurrency 512, 10,000 lines — vs the theoretical 2,560
    lines/s and vs the raw aiohttp loop (what the machine allows).
 3. Rate-limit fidelity: RPM 600 — requests in a steady window vs the limit, and the most in any window.
