@@ -16,8 +16,8 @@ def tune_gc() -> None:
     The native executor keeps a working set of a few thousand container objects alive: requests in
     flight, granted lines, outcomes waiting for their Redis round trip. Objects there live across many
     allocations, so with the default threshold of 700 the collector ran about 250 times per 5,000 lines
-    (at zero upstream latency), each time walking the live set: measured, about a sixth of the
-    executor's CPU, and none of it found garbage. At 10,000 it runs a few times per 5,000 lines
+    (at zero upstream latency), each time walking the live set: measured, about 15% of the executor's
+    CPU, and none of it found garbage. At 10,000 it runs a few times per 5,000 lines
     (`tests/benchmarks/test_native_bench.py` runs with this tuning). Reference cycles, which batchgate's
     per-line path does not create, wait longer to be freed: a bounded, small amount of memory.
 
