@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import signal
-from collections.abc import Coroutine
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import click
 import msgspec
@@ -16,7 +14,7 @@ import msgspec
 from gateway.cli_validate import validate_command
 from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from gateway.logs import configure_logging
-from gateway.runtime import tune_gc
+from gateway.runtime import run_on_fastest_loop, tune_gc
 from gateway.settings import ConfigError, RedisSettings, ServerSettings, Settings, load_settings
 
 __all__ = ["main"]
@@ -111,19 +109,7 @@ def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: 
         raise click.UsageError("`batchgate worker` needs a shared Redis: set redis.url in the config or REDIS_URL.")
     configure_logging(log_level)
     tune_gc()
-    _run_on_fastest_loop(_run_worker(settings, metrics_host, metrics_port))
-
-
-def _run_on_fastest_loop(main: Coroutine[Any, Any, None]) -> None:
-    """uvloop where it is installed: the loop `serve` already runs on (uvicorn's loop="auto"), so the executor
-    behaves the same embedded or alone; its CPU per line is a few percent lower there (test_native_bench)."""
-    try:
-        import uvloop
-    except ImportError:  # e.g. Windows, which uvloop does not support
-        asyncio.run(main)
-        return
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(main)
+    run_on_fastest_loop(_run_worker(settings, metrics_host, metrics_port))
 
 
 async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from gateway.runtime import run_on_fastest_loop, tune_gc
 from providers.config import ProviderSettings
 from providers.native import NativeProvider, NativeTuning
 from tests.support.blobs import DirBlobs
@@ -48,7 +49,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--max-attempts", type=int, default=5)
     parser.add_argument("--claim-idle", type=float, default=1.0)
-    asyncio.run(_main(parser.parse_args()))
+    tune_gc()  # the runtime of `batchgate worker`
+    run_on_fastest_loop(_main(parser.parse_args()))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.cli import _run_on_fastest_loop
+from gateway.runtime import run_on_fastest_loop
 
 
 def test_the_worker_command_runs_its_coroutine_on_uvloop() -> None:
@@ -13,5 +13,5 @@ def test_the_worker_command_runs_its_coroutine_on_uvloop() -> None:
     async def main() -> None:
         loops.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
 
-    _run_on_fastest_loop(main())
+    run_on_fastest_loop(main())
     assert loops == ["uvloop"]
