@@ -1,4 +1,4 @@
-"""`batchgate worker` runs on uvloop, the loop `serve` gets through uvicorn's loop="auto"."""
+"""`batchgate worker` (and the suite's stand-alone worker) run through `run_on_fastest_loop`: uvloop here."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 from gateway.runtime import run_on_fastest_loop
 
 
-def test_the_worker_command_runs_its_coroutine_on_uvloop() -> None:
+def test_run_on_fastest_loop_runs_the_coroutine_on_uvloop_where_installed() -> None:
     loops: list[str] = []
 
     async def main() -> None:
