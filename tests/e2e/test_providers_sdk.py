@@ -15,7 +15,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.settings import ModelRoute, Settings
 from providers.config import ProviderSettings
-from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import DEEPINFRA, BatchUpstream
 from tests.support.gateway_server import GatewayServer
@@ -33,7 +32,7 @@ def deepinfra() -> Iterator[BatchUpstream]:
 
 
 @pytest.fixture
-def routed(
+def served(
     settings: Settings,
     deepseek: BatchUpstream,
     deepinfra: BatchUpstream,
@@ -69,12 +68,6 @@ def routed(
     server.stop()
 
 
-@pytest.fixture
-def sdk(routed: GatewayServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=routed.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0) as client:
-        yield client
-
-
 def run(sdk: openai.OpenAI, lines: list[dict[str, object]], endpoint: str) -> openai.types.Batch:
     upload = sdk.files.create(file=("in.jsonl", jsonl(lines)), purpose="batch")
     batch = sdk.batches.create(input_file_id=upload.id, endpoint=endpoint, completion_window="24h")  # type: ignore[arg-type]
@@ -104,7 +97,7 @@ def upstream_usage(upstream: BatchUpstream) -> tuple[int, int, int]:
 
 
 def test_deepseek_batch_mirrors_usage_and_sends_only_the_provider_key(
-    sdk: openai.OpenAI, deepseek: BatchUpstream, routed: GatewayServer
+    sdk: openai.OpenAI, deepseek: BatchUpstream, served: GatewayServer
 ) -> None:
     ids = [f"q{i}" for i in range(12)]
     done = run(sdk, [line(i, model="deepseek-chat") for i in ids], "/v1/chat/completions")
@@ -118,7 +111,7 @@ def test_deepseek_batch_mirrors_usage_and_sends_only_the_provider_key(
     output = sdk.files.retrieve(done.output_file_id or "")
     assert output.purpose == "batch_output"
     assert output.id.startswith("file-")  # never an upstream id
-    metrics = httpx.get(f"{routed.root_url}/metrics").text
+    metrics = httpx.get(f"{served.root_url}/metrics").text
     upstream_calls = {
         sample.labels["outcome"]: sample.value
         for family in text_string_to_metric_families(metrics)

@@ -17,7 +17,6 @@ import pytest
 
 from gateway.settings import ModelRoute, RedisSettings, Settings
 from providers.config import ProviderSettings
-from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.e2e.test_accounting_api import get, settled_record
 from tests.e2e.test_providers_sdk import assert_each_custom_id_once, result_lines, run, upstream_usage
@@ -81,12 +80,6 @@ def served(
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def sdk(served: GatewayServer) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=served.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0) as client:
-        yield client
 
 
 def _cancel_mid_run(sdk: openai.OpenAI, ids: list[str]) -> openai.types.Batch:
