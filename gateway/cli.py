@@ -14,7 +14,7 @@ import msgspec
 from gateway.cli_validate import validate_command
 from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from gateway.logs import configure_logging
-from gateway.runtime import run_on_fastest_loop, tune_gc
+from gateway.runtime import run_on_fastest_loop
 from gateway.settings import ConfigError, RedisSettings, ServerSettings, Settings, load_settings
 
 __all__ = ["main"]
@@ -86,7 +86,6 @@ def serve(config: str | None, host: str | None, port: int | None, no_worker: boo
         # into a normal exit so the ExitStack still stops the embedded redis-server.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, _exit_cleanly)
-        tune_gc()
         uvicorn.run(app, host=server.host, port=server.port, log_config=None, access_log=False, lifespan="on")
 
 
@@ -108,7 +107,6 @@ def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: 
     if not settings.redis.url:
         raise click.UsageError("`batchgate worker` needs a shared Redis: set redis.url in the config or REDIS_URL.")
     configure_logging(log_level)
-    tune_gc()
     run_on_fastest_loop(_run_worker(settings, metrics_host, metrics_port))
 
 

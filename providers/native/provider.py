@@ -9,7 +9,6 @@ reads the per-batch counters, fetch_results() streams that hash, cleanup() remov
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections.abc import AsyncIterator
 from typing import Literal
@@ -21,6 +20,7 @@ from providers import keys
 from providers.base import BatchJob, BlobStore, Finished, PollOutcome, Progress, Running
 from providers.config import ProviderSettings
 from providers.native.chunks import chunk_key, write_chunks
+from providers.native.collector import tune_collector
 from providers.native.grants import Granter
 from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter
@@ -150,9 +150,7 @@ class NativeProvider:
             self._redis, self._blobs, self.name, self._worker_id, runner, granter, self._ledger, limit, self._tuning
         )
         await worker.ensure_group()
-        # Everything alive now (modules, settings, clients) lives as long as the process: freezing it keeps
-        # the full collections that the per-line churn triggers from traversing it again and again.
-        gc.freeze()
+        tune_collector()  # process-wide: the executor's live set makes CPython's defaults collect constantly
         await worker.run(stop)
 
     async def aclose(self) -> None:

@@ -5,7 +5,8 @@
   compared with the stdlib loop's;
 - Redis appends with `appendfsync everysec`, as deploy/compose.yaml and the embedded Redis run it (the
   suite's own Redis fsyncs every write, for the tests that kill it);
-- the garbage collector is tuned as `serve` and `worker` tune it (`gateway.runtime.tune_gc`).
+- the garbage collector is tuned as the native executor tunes its process, for every benchmark (not only
+  after the first executor run), so figures do not depend on the order benchmarks run in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 import pytest
 import uvloop
 
-from gateway.runtime import tune_gc
+from providers.native.collector import tune_collector
 from tests.support.redis_server import RedisServer
 
 PRODUCT_LOOP = "uvloop"
@@ -48,7 +49,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 @pytest.fixture(scope="session", autouse=True)
 def product_gc() -> Iterator[None]:
     threshold = gc.get_threshold()
-    tune_gc()
+    tune_collector()
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)

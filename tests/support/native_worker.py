@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from gateway.runtime import run_on_fastest_loop, tune_gc
+from gateway.runtime import run_on_fastest_loop
 from providers.config import ProviderSettings
 from providers.native import NativeProvider, NativeTuning
 from tests.support.blobs import DirBlobs
@@ -49,8 +49,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--max-attempts", type=int, default=5)
     parser.add_argument("--claim-idle", type=float, default=1.0)
-    tune_gc()  # the runtime of `batchgate worker`
-    run_on_fastest_loop(_main(parser.parse_args()))
+    run_on_fastest_loop(_main(parser.parse_args()))  # the event loop of `batchgate worker`
 
 
 if __name__ == "__main__":

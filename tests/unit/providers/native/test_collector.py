@@ -1,4 +1,4 @@
-"""`serve` and `worker` tune the garbage collector at start-up (see gateway/runtime.py for the measurement)."""
+"""The native executor tunes the garbage collector when it starts (see providers/native/collector.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.runtime import GC_GEN0_THRESHOLD, tune_gc
+from providers.native.collector import GC_GEN0_THRESHOLD, tune_collector
 
 
 @pytest.fixture
@@ -19,8 +19,8 @@ def restored_gc() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("restored_gc")
-def test_tune_gc_raises_the_young_threshold_keeps_the_others_and_freezes_the_start_up_heap() -> None:
+def test_tune_collector_raises_the_young_threshold_keeps_the_others_and_freezes_the_start_up_heap() -> None:
     gc.set_threshold(700, 11, 12)
-    tune_gc()
+    tune_collector()
     assert gc.get_threshold() == (GC_GEN0_THRESHOLD, 11, 12)
     assert gc.get_freeze_count() > 0
