@@ -14,6 +14,7 @@ from msgspec import UNSET
 from gateway.validation.errors import ErrorCode
 from gateway.validation.inputs import measure_inputs
 from gateway.validation.lines import (
+    DEFAULT_CHAT_MAX_OUTPUT_TOKENS,
     ChatBody,
     ChatLine,
     CompletionsBody,
@@ -39,9 +40,8 @@ __all__ = [
 
 _body, _max_tokens = attrgetter("body"), attrgetter("body.max_tokens")
 
-# Output budget per line when the line sets no limit. Chat: our planning figure (models differ; most cap
-# a reply well below it). Completions: OpenAI's documented default `max_tokens` of 16.
-DEFAULT_CHAT_MAX_OUTPUT_TOKENS = 4096
+# Output budget per line when the line sets no limit. Chat: `lines.DEFAULT_CHAT_MAX_OUTPUT_TOKENS`.
+# Completions: OpenAI's documented default `max_tokens` of 16.
 DEFAULT_COMPLETIONS_MAX_TOKENS = 16
 
 # (problems, embedding inputs, UTF-8 bytes of text, token ids, max output tokens) for one line's body.
@@ -81,9 +81,10 @@ def _chat_lines_output(lines: list[Any]) -> int:
 
 
 def _plain_chat_lines_output(lines: list[Any]) -> int:
-    """Lines of the plain type (`lines.strict_chat_line_for(plain=True)`): no `n`, no `max_completion_tokens`."""
-    limits: list[int | None] = list(map(_max_tokens, lines))
-    return sum(filter(None, limits)) + DEFAULT_CHAT_MAX_OUTPUT_TOKENS * limits.count(None)
+    """Lines of the plain type (`lines.strict_chat_line_for(plain=True)`): no `n`, no `max_completion_tokens`,
+    and `max_tokens` defaults to the planning figure, so the sum needs no Python call per line."""
+    total: int = sum(map(_max_tokens, lines))
+    return total
 
 
 def _measure_chat(body: ChatBody | LenientChatBody) -> Measured:

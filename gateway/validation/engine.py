@@ -62,6 +62,7 @@ class Validator:
         self._splitter = LineSplitter(self, limits.max_line_bytes)
         self._seen: set[str] = set()
         self._ids: list[str] = []  # the same ids in line order (cheaper beside a set than a dict)
+        self._repeats_seen = False  # a run was refused for a repeated custom_id (see `_commit`)
         self._model: str | None = None
         self._size = self._line_no = self._requests = 0
         self._blank_run = 0  # blank lines since the last request line: errors only if a request follows
@@ -167,17 +168,18 @@ class Validator:
 
     def _commit(self, ids: list[str], totals: tuple[int, int, int, int]) -> bool:
         """Take a clean run's lines unless the file's limits or its earlier custom_ids refuse them."""
-        seen = self._seen
         if (
             self._requests + len(ids) > self._max_requests
             or self._inputs + totals[0] > self._limits.max_embedding_inputs
-            or not seen.isdisjoint(ids)
+            or (self._repeats_seen and not self._seen.isdisjoint(ids))
         ):
             return False
+        seen = self._seen
         before = len(seen)
-        seen.update(ids)
-        if len(seen) - before != len(ids):  # a custom_id repeats within the run: undo, and name it line by line
-            seen.difference_update(ids)
+        seen.update(ids)  # one probe per id while no id repeats: the set is large, each probe a cache miss
+        if len(seen) - before != len(ids):  # an id repeats, within the run or from earlier: undo, go line by line
+            self._seen = set(self._ids)
+            self._repeats_seen = True  # from now on, look before taking (once per file, the rebuild)
             return False
         self._ids += ids
         self._line_no += len(ids)

@@ -15,6 +15,7 @@ import msgspec
 from msgspec import UNSET, Meta, Raw, UnsetType
 
 __all__ = [
+    "DEFAULT_CHAT_MAX_OUTPUT_TOKENS",
     "ChatBody",
     "ChatLine",
     "CompletionsBody",
@@ -30,6 +31,10 @@ __all__ = [
     "chat_line_for",
     "strict_chat_line_for",
 ]
+
+# A chat line's output budget when it sets no limit: our planning figure (models differ; most cap a reply
+# well below it).
+DEFAULT_CHAT_MAX_OUTPUT_TOKENS = 4096
 
 CustomId = Annotated[str, Meta(min_length=1, max_length=64)]
 ModelName = Annotated[str, Meta(min_length=1)]
@@ -155,12 +160,13 @@ class StrictChatLine(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 class _PlainChatBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, gc=False):
     """The bulk path's common chat body: a subset of `_StrictChatBody`'s fields, so fewer defaults to fill
-    per line, and no `n` or `max_completion_tokens`: its max output is `max_tokens` or the default, which
-    the bulk path sums without a Python call per line. Lines with other fields take the full type."""
+    per line, and no `n` or `max_completion_tokens`: its max output is `max_tokens`, which defaults to the
+    planning figure, so the bulk path sums it without a Python call per line. Lines with other fields (or
+    an explicit `"max_tokens": null`) take the full type."""
 
     model: ModelName
     messages: Annotated[list[_StrictMessage], Meta(min_length=1)]
-    max_tokens: PositiveInt | None = None
+    max_tokens: PositiveInt = DEFAULT_CHAT_MAX_OUTPUT_TOKENS
     temperature: Temperature | None = None
     top_p: Probability | None = None
 

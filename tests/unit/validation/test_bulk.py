@@ -37,15 +37,19 @@ def _both_ways(rest: bytes) -> ValidationReport:
 @pytest.mark.parametrize("variant", [PLAIN, GENERAL])
 def test_a_clean_region_gives_ids_in_order_bytes_and_output_tokens(variant: Bulk) -> None:
     lines = [_line(f"r{index}", max_tokens=index + 1) for index in range(600)]  # past one block
-    region = b"".join(lines) + _line("none", max_tokens=None) + _line("warm", temperature=0.5, top_p=1)
+    unset = request(CHAT, "none")
+    del unset["body"]["max_tokens"]  # the default output budget applies
+    region = b"".join(lines) + line(unset) + _line("warm", temperature=0.5, top_p=1)
     assert len(region) > BLOCK_BYTES
     run = _bulk(region, variant)
     ids = [f"r{index}" for index in range(600)] + ["none", "warm"]
     assert run == (ids, len(region) - 602, sum(range(1, 601)) + 4096 + 10)
 
 
-@pytest.mark.parametrize("extra", [{"n": 1}, {"n": 2}, {"max_completion_tokens": 5}, {"seed": 3}, {"stream": False}])
-def test_the_plain_variant_leaves_less_common_fields_to_the_general_one(extra: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    "extra", [{"n": 1}, {"n": 2}, {"max_completion_tokens": 5}, {"seed": 3}, {"stream": False}, {"max_tokens": None}]
+)
+def test_the_plain_variant_leaves_less_common_fields_to_the_general_one(extra: dict[str, int | None]) -> None:
     region = _line("a", **extra)
     assert _bulk(region, PLAIN) is None
     assert _bulk(region, GENERAL) is not None
@@ -107,6 +111,16 @@ def test_clean_files_give_the_same_report_whatever_the_path(ending: bytes) -> No
 def test_a_duplicate_across_bulk_regions_is_found_on_its_line() -> None:
     report = _both_ways(b"".join(_line(f"r{index}") for index in range(100)) + _line("r7"))
     assert _codes(report) == [("duplicate_custom_id", 102)]
+
+
+def test_repeats_in_later_regions_are_each_found_after_the_first() -> None:
+    """A refused region resets the seen-set from the ids taken so far: none of them may be forgotten."""
+    first = b"".join(_line(f"r{index}") for index in range(100))
+    second = b"".join(_line(f"s{index}") for index in range(50)) + _line("r3")
+    third = b"".join(_line(f"t{index}") for index in range(50)) + _line("r90") + _line("s7")
+    report = validate_chunks([_line("head"), first, second, third], CHAT)
+    assert _codes(report) == [("duplicate_custom_id", 152), ("duplicate_custom_id", 203), ("duplicate_custom_id", 204)]
+    assert report.requests == 204
 
 
 def test_custom_ids_come_back_in_line_order_whatever_the_path() -> None:
