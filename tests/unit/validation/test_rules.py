@@ -113,6 +113,16 @@ def test_estimates(tmp_path: Path) -> None:
     assert (report.embedding_inputs, report.estimated_input_tokens, report.max_output_tokens) == (3, 4 + 2, 0)
 
 
+@pytest.mark.parametrize(
+    ("tokens", "count"), [(b"[7]", 1), (b"[1,2,3]", 3), (b"[ 1 , 2,\t3 ]", 3), (b"[\r10,\t20 ]", 2)]
+)
+def test_a_flat_token_array_counts_its_ids_whatever_its_spacing(tmp_path: Path, tokens: bytes, count: int) -> None:
+    line = b'{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"model":"m","input":%b}}\n' % tokens
+    report = _run(tmp_path, EMBEDDINGS, line)
+    assert report.valid
+    assert (report.embedding_inputs, report.estimated_input_tokens) == (1, count)
+
+
 def test_unknown_endpoint_is_rejected() -> None:
     with pytest.raises(ValueError, match="unsupported endpoint"):
         validate_file(Path("/nonexistent"), "/v1/responses")
