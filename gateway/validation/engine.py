@@ -171,21 +171,30 @@ class Validator:
         if (
             self._requests + len(ids) > self._max_requests
             or self._inputs + totals[0] > self._limits.max_embedding_inputs
-            or (self._repeats_seen and not self._seen.isdisjoint(ids))
+            or not self._take_ids(ids)
         ):
-            return False
-        seen = self._seen
-        before = len(seen)
-        seen.update(ids)  # one probe per id while no id repeats: the set is large, each probe a cache miss
-        if len(seen) - before != len(ids):  # an id repeats, within the run or from earlier: undo, go line by line
-            self._seen = set(self._ids)
-            self._repeats_seen = True  # from now on, look before taking (once per file, the rebuild)
             return False
         self._ids += ids
         self._line_no += len(ids)
         self._requests += len(ids)
         self._add_totals(totals)
         return True
+
+    def _take_ids(self, ids: list[str]) -> bool:
+        """Add a run's custom_ids to the seen-set, unless one repeats (within the run or an earlier line's)."""
+        seen = self._seen
+        if self._repeats_seen and not seen.isdisjoint(ids):
+            return False
+        before = len(seen)
+        seen.update(ids)  # optimistic: one probe per id, and with up to 50,000 ids each probe is a cache miss
+        if len(seen) - before == len(ids):
+            return True
+        if self._repeats_seen:  # disjoint from the earlier ids (checked above): the repeat is within the run
+            seen.difference_update(ids)
+        else:  # the file's first repeat: rebuild from the ids taken so far, then look before taking
+            self._seen = set(self._ids)
+            self._repeats_seen = True
+        return False
 
     def _accept_parsed(self, parsed: Any) -> None:
         body, custom_id = parsed.body, parsed.custom_id

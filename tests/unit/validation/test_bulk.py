@@ -118,9 +118,11 @@ def test_repeats_in_later_regions_are_each_found_after_the_first() -> None:
     first = b"".join(_line(f"r{index}") for index in range(100))
     second = b"".join(_line(f"s{index}") for index in range(50)) + _line("r3")
     third = b"".join(_line(f"t{index}") for index in range(50)) + _line("r90") + _line("s7")
-    report = validate_chunks([_line("head"), first, second, third], CHAT)
-    assert _codes(report) == [("duplicate_custom_id", 152), ("duplicate_custom_id", 203), ("duplicate_custom_id", 204)]
-    assert report.requests == 204
+    fourth = b"".join(_line(f"u{index}") for index in range(50)) + _line("u3")  # a repeat within the run
+    report = validate_chunks([_line("head"), first, second, third, fourth, _line("last")], CHAT)
+    repeats = [("duplicate_custom_id", line) for line in (152, 203, 204, 255)]
+    assert _codes(report) == repeats
+    assert report.requests == 256
 
 
 def test_custom_ids_come_back_in_line_order_whatever_the_path() -> None:
