@@ -62,7 +62,7 @@ class Validator:
         self._splitter = LineSplitter(self, limits.max_line_bytes)
         self._seen: set[str] = set()
         self._ids: list[str] = []  # the same ids in line order (cheaper beside a set than a dict)
-        self._repeats_seen = False  # a run was refused for a repeated custom_id (see `_commit`)
+        self._repeats_seen = False  # a run was refused for a repeated custom_id (see `_take_ids`)
         self._model: str | None = None
         self._size = self._line_no = self._requests = 0
         self._blank_run = 0  # blank lines since the last request line: errors only if a request follows

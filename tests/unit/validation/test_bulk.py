@@ -120,7 +120,7 @@ def test_repeats_in_later_regions_are_each_found_after_the_first() -> None:
     third = b"".join(_line(f"t{index}") for index in range(50)) + _line("r90") + _line("s7")
     fourth = b"".join(_line(f"u{index}") for index in range(50)) + _line("u3")  # a repeat within the run
     report = validate_chunks([_line("head"), first, second, third, fourth, _line("last")], CHAT)
-    repeats = [("duplicate_custom_id", line) for line in (152, 203, 204, 255)]
+    repeats = [("duplicate_custom_id", number) for number in (152, 203, 204, 255)]
     assert _codes(report) == repeats
     assert report.requests == 256
 
