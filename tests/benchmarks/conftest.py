@@ -12,13 +12,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 import uvloop
 
 from providers.native.collector import tune_collector
+from tests.support.collector import collector_restored
 from tests.support.redis_server import RedisServer
 
 PRODUCT_LOOP = "uvloop"
@@ -48,8 +48,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 @pytest.fixture(scope="session", autouse=True)
 def product_gc() -> Iterator[None]:
-    threshold = gc.get_threshold()
-    tune_collector()
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*threshold)
+    with collector_restored():
+        tune_collector()
+        yield

@@ -8,14 +8,13 @@ from collections.abc import Iterator
 import pytest
 
 from providers.native.collector import GC_GEN0_THRESHOLD, tune_collector
+from tests.support.collector import collector_restored
 
 
 @pytest.fixture
 def restored_gc() -> Iterator[None]:
-    threshold = gc.get_threshold()
-    yield
-    gc.unfreeze()
-    gc.set_threshold(*threshold)
+    with collector_restored():
+        yield
 
 
 @pytest.mark.usefixtures("restored_gc")
