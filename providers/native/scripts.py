@@ -8,7 +8,7 @@ from redis.exceptions import NoScriptError
 
 from accounting.redis_types import RedisClient
 
-__all__ = ["CLOSE", "CORRECT", "ENQUEUE", "RATE", "RECORD", "RESERVE", "Script", "pack"]
+__all__ = ["CLOSE", "CORRECT", "ENQUEUE", "LOSE", "RATE", "RECORD", "RESERVE", "Script", "pack"]
 
 
 class Script:
@@ -29,24 +29,35 @@ def pack(fields: list[bytes]) -> bytes:
 
 
 # Invariant: a batch's chunks are on the stream exactly once (all XADDs and the marker in one atomic step).
-# KEYS: stream, enqueued. ARGV: batch_id, endpoint, chunk key 0, chunk key 1, ...
+# KEYS: stream, enqueued. ARGV: batch_id, endpoint, then chunk key and line count, per chunk.
 # The marker holds the entry ids (comma-joined), so cleanup can delete them.
 ENQUEUE = Script("""
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
 local ids = {}
-for i = 3, #ARGV do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'batch_id', ARGV[1], 'endpoint', ARGV[2], 'key', ARGV[i])
+for i = 3, #ARGV, 2 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'batch_id', ARGV[1], 'endpoint', ARGV[2], 'key', ARGV[i],
+                             'lines', ARGV[i + 1])
 end
 redis.call('HSET', KEYS[2], ARGV[1], table.concat(ids, ','))
 return 1
 """)
 
 # Invariant: a batch is closed once, with one outcome; the counters returned are final (RECORD writes
-# nothing into a closed batch). KEYS: meta. ARGV: outcome. Returns closed, total, completed, failed.
+# nothing into a closed batch). KEYS: meta. ARGV: outcome. Returns closed, total, completed, failed, lost.
 CLOSE = Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSETNX', KEYS[1], 'closed', ARGV[1])
-return redis.call('HMGET', KEYS[1], 'closed', 'total', 'completed', 'failed')
+return redis.call('HMGET', KEYS[1], 'closed', 'total', 'completed', 'failed', 'lost')
+""")
+
+# Invariant: the lines of a chunk whose stored file cannot be read are counted lost once per stream entry,
+# and never into a closed or cleaned-up batch; poll() then treats them as finished (they have no result,
+# so the gateway reports each in the error file). KEYS: meta. ARGV: entry id, line count. Returns 1 if counted.
+LOSE = Script("""
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'lost:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'lost', ARGV[2])
+return 1
 """)
 
 # Many lines go in one argument, as length-prefixed fields ("<bytes>:<field>", repeated): one argument

@@ -11,8 +11,8 @@ class NativeTuning(msgspec.Struct, frozen=True, kw_only=True):
     chunk_lines: int = 200  # lines per chunk object / stream entry
     claim_idle_seconds: float = 60.0  # a chunk pending this long without a heartbeat belongs to a dead worker
     read_block_seconds: float = 0.5  # XREADGROUP block; bounds how fast `stop` is noticed
-    backoff_base_seconds: float = 0.5
-    backoff_cap_seconds: float = 30.0
+    chunk_read_attempts: int = 5  # a chunk file unreadable this many times (backoff 0.5 s doubling) is lost
+    chunk_read_backoff_seconds: float = 0.5
     cancel_grace_seconds: float = 30.0  # in-flight requests of a cancelled batch are abandoned after this
     shutdown_grace_seconds: float = 10.0  # `run` lets in-flight lines finish this long after `stop`
     flush_max_ops: int = 200  # Redis bookkeeping ops per pipeline round trip

@@ -15,9 +15,9 @@ import structlog
 from providers.base import BatchJob, BlobStore, ProviderError
 from providers.openai_batch.api import UpstreamApi
 from providers.openai_batch.lines import Rewrite, shard_chunks
-from providers.openai_batch.retry import backoff_delay
 from providers.openai_batch.state import Shard
 from providers.openai_batch.wire import BatchView, FileView
+from providers.retry import backoff_seconds
 
 __all__ = ["LOOKBACK_SECONDS", "filename", "find_batches", "start_shards"]
 
@@ -81,7 +81,7 @@ async def _create(api: UpstreamApi, job: BatchJob, shard: Shard, meta: dict[str,
         except ProviderError as exc:
             if not exc.retryable or attempt == policy.attempts:
                 raise
-        await asyncio.sleep(backoff_delay(policy, attempt))
+        await asyncio.sleep(backoff_seconds(policy, attempt))
         committed = (await find_batches(api, job)).get(shard.index)
         if committed is not None:
             return committed
