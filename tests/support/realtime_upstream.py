@@ -180,8 +180,13 @@ class RealtimeUpstream:
         statuses = collections.Counter(str(r.status) for r in self.requests)
         arrivals = [r.at for r in self.requests]
         sends = collections.Counter(marker_of(r.body) for r in self.requests)
-        stats = {"count": len(self.requests), "statuses": statuses, "arrivals": arrivals,
-                 "early": sum(1 for r in self.requests if r.early), "most_sends": max(sends.values(), default=0)}
+        stats = {
+            "count": len(self.requests),
+            "statuses": statuses,
+            "arrivals": arrivals,
+            "early": sum(1 for r in self.requests if r.early),
+            "most_sends": max(sends.values(), default=0),
+        }
         return web.json_response(stats)
 
     # In-process lifecycle: the server runs on its own loop in a daemon thread.

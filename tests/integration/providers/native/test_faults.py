@@ -49,9 +49,7 @@ async def test_retry_rules_and_error_line_shapes(make_provider, blobs: DirBlobs,
     assert requests_before_deadline(upstream) == []
 
 
-async def test_a_lone_429_delays_only_its_own_line(
-    make_provider, blobs: DirBlobs, upstream: RealtimeUpstream
-) -> None:
+async def test_a_lone_429_delays_only_its_own_line(make_provider, blobs: DirBlobs, upstream: RealtimeUpstream) -> None:
     upstream.retry_after = 0.5
     upstream.faults = {f"line-{i}": ["429"] for i in range(0, 200, 40)}
     upstream.latency = 0.01

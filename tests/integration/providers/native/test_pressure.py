@@ -90,7 +90,7 @@ async def test_one_huge_line_does_not_move_the_shared_tpm_schedule(
     small = await make_job(blobs, 5, batch_id="batch_small")
     huge_state = await provider.submit(huge)
     async with running(provider):
-        while not upstream.requests:  # the huge line is on the wire, holding its reservation
+        while not upstream.requests:  # noqa: ASYNC110  # the huge line is on the wire, holding its reservation
             await asyncio.sleep(0.01)
         small_state = await provider.submit(small)
         started = time.monotonic()
