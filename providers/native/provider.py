@@ -112,8 +112,8 @@ class NativeProvider:
         if cancelled_at is not None:
             if inflight <= 0 or now >= float(cancelled_at) + self._tuning.cancel_grace_seconds:
                 return await self._close(job, "cancelled"), state
-            return Running(progress=progress, status="cancelling"), state
-        return Running(progress=progress), state
+            return Running(progress=progress, status="cancelling", poll_after=self._tuning.poll_seconds), state
+        return Running(progress=progress, poll_after=self._tuning.poll_seconds), state
 
     async def _close(self, job: BatchJob, outcome: str) -> Finished:
         reply = await CLOSE(self._redis, [keys.native_meta(job.batch_id)], [outcome])
