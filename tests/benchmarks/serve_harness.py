@@ -72,6 +72,8 @@ class BatchRun(msgspec.Struct):
     status: str
     created: float  # monotonic, when the create call returned
     finished: float  # monotonic, when a GET first showed a terminal status
+    created_at: float  # the same two moments in wall-clock time (to compare with the simulator's record)
+    finished_at: float
     completed: int
     failed: int
     progress_gaps: float  # the longest wait between two GETs that showed different counts, seconds
@@ -120,19 +122,19 @@ class Gateway:
     def client(self, tenant: str) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(base_url=self.base_url, api_key=KEYS[tenant], max_retries=5)
 
-    async def run_batch(self, tenant: str, data: bytes, *, poll: float = 0.05, timeout: float = 600) -> BatchRun:
+    async def run_batch(self, tenant: str, data: bytes, *, poll: float = 0.05, deadline: float = 600) -> BatchRun:
         """Upload, create, then GET until terminal; the clock starts when the create returns."""
         async with self.client(tenant) as client:
             file = await client.files.create(file=("in.jsonl", data), purpose="batch")
             batch = await client.batches.create(
                 input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h"
             )
-            created = last_change = time.monotonic()
+            created, created_at = last_change, _ = time.monotonic(), time.time()
             gaps, seen = 0.0, (-1, -1)
-            deadline = created + timeout
+            give_up = created + deadline
             while batch.status not in ("completed", "failed", "expired", "cancelled"):
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{batch.id} still {batch.status} after {timeout} s")
+                if time.monotonic() > give_up:
+                    raise AssertionError(f"{batch.id} still {batch.status} after {deadline} s")
                 await asyncio.sleep(poll)
                 batch = await client.batches.retrieve(batch.id)
                 counts = batch.request_counts
@@ -144,6 +146,6 @@ class Gateway:
                     seen, last_change = now_counts, now
             counts = batch.request_counts
             return BatchRun(
-                batch.id, batch.status, created, time.monotonic(),
+                batch.id, batch.status, created, time.monotonic(), created_at, time.time(),
                 counts.completed if counts else 0, counts.failed if counts else 0, gaps,
             )  # fmt: skip
