@@ -82,15 +82,17 @@ class NativeProvider:
 
     async def submit(self, job: BatchJob) -> bytes:
         enqueued = keys.native_enqueued(self.name)
-        if (ids := await self._redis.hget(enqueued, job.batch_id)) is not None:
-            return msgspec.json.encode(_State(len(_text(ids).split(",")) if ids else 0))
+        if (ids := await self._redis.hget(enqueued, job.batch_id)) is not None:  # enqueued before a crash
+            waiting = await self._redis.llen(keys.native_backlog(self.name, job.batch_id))  # (key, lines) pairs
+            return msgspec.json.encode(_State((len(_text(ids).split(",")) if ids else 0) + waiting // 2))
         chunks, lines = await write_chunks(job, self._blobs, self._tuning.chunk_lines)
         await self._redis.hset(keys.native_meta(job.batch_id), mapping={"total": lines, "expires_at": job.expires_at})
         per_chunk = self._tuning.chunk_lines
-        chunk_args: list[str | int | float] = []
+        args: list[str | int | float] = [job.batch_id, job.endpoint, self._tuning.chunks_on_stream]
         for index in range(chunks):
-            chunk_args += [chunk_key(job.batch_id, index), min(per_chunk, lines - index * per_chunk)]
-        await ENQUEUE(self._redis, [keys.native_stream(self.name), enqueued], [job.batch_id, job.endpoint, *chunk_args])
+            args += [chunk_key(job.batch_id, index), min(per_chunk, lines - index * per_chunk)]
+        backlog = keys.native_backlog(self.name, job.batch_id)
+        await ENQUEUE(self._redis, [keys.native_stream(self.name), enqueued, backlog], args)
         return msgspec.json.encode(_State(chunks))
 
     async def poll(self, job: BatchJob, state: bytes) -> tuple[PollOutcome, bytes]:
@@ -145,6 +147,7 @@ class NativeProvider:
                 pipe.xack(stream, keys.NATIVE_GROUP, *entry_ids)
                 pipe.xdel(stream, *entry_ids)
             pipe.hdel(enqueued, job.batch_id)
+            pipe.delete(keys.native_backlog(self.name, job.batch_id))
             await pipe.execute()
         batch_keys = (keys.native_meta(job.batch_id), keys.native_results(job.batch_id))
         await self._redis.delete(*batch_keys, keys.native_attempts(job.batch_id))

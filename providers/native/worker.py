@@ -31,7 +31,7 @@ from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
 from providers.native.pending import Chunk
 from providers.native.runner import LineRunner
-from providers.native.scripts import LOSE
+from providers.native.scripts import LOSE, NEXT
 from providers.native.tuning import NativeTuning
 
 __all__ = ["ChunkWorker"]
@@ -57,6 +57,7 @@ class ChunkWorker:
     ) -> None:
         self._redis = redis
         self._blobs = blobs
+        self._provider = provider
         self._stream = keys.native_stream(provider)
         self._consumer = consumer
         self._runner = runner
@@ -146,7 +147,7 @@ class ChunkWorker:
                 self._granter.add_chunk(chunk, lines)
                 if lines:
                     await chunk.done
-            await self._ack(entry_id)
+            await self._ack(entry_id, batch_id, fields[b"endpoint"].decode())
         except Exception as exc:  # not acknowledged: the entry stays pending and is reclaimed later
             # Off the per-line path: at most one line per failed chunk. No message text: it could quote a line.
             error = type(exc).__name__
@@ -201,13 +202,16 @@ class ChunkWorker:
         await self._ledger.release(chunk.batch_id)
         chunk.line_done(None)
 
-    async def _ack(self, entry_id: bytes) -> None:
+    async def _ack(self, entry_id: bytes, batch_id: str, endpoint: str) -> None:
+        """Acknowledge a finished chunk and put its batch's next chunk on the stream (scripts.NEXT)."""
+        script_keys = [
+            self._stream,
+            keys.native_enqueued(self._provider),
+            keys.native_backlog(self._provider, batch_id),
+        ]
         while True:
             try:
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.xack(self._stream, keys.NATIVE_GROUP, entry_id)
-                pipe.xdel(self._stream, entry_id)
-                await pipe.execute()
+                await NEXT(self._redis, script_keys, [keys.NATIVE_GROUP, entry_id.decode(), batch_id, endpoint])
                 return
             except _REDIS_DOWN:
                 await asyncio.sleep(0.2)

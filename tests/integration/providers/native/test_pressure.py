@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 
 import msgspec
 import msgspec.structs
+import redis.asyncio as aioredis
 
-from providers.base import BatchJob
+from providers import keys
+from providers.base import BatchJob, Finished
 from providers.native.chunks import chunk_key
 from tests.integration.providers.native.conftest import FAST
 from tests.integration.providers.native.helpers import make_job, poll_until_finished, results, running
@@ -101,3 +103,25 @@ async def test_one_huge_line_does_not_move_the_shared_tpm_schedule(
     # 5 lines of ~20 tokens are ~0.1 s of this TPM; the huge line's reservation is capped at one second's
     # worth (unbounded, it would hold the schedule for ~17 hours).
     assert took < 1.8
+
+
+async def test_a_small_batch_takes_its_turn_behind_a_big_one(
+    make_provider, blobs: DirBlobs, upstream: RealtimeUpstream, redis_client: aioredis.Redis
+) -> None:
+    upstream.latency = 0.02
+    provider = make_provider(max_concurrency=8)  # ~400 lines/s: the big batch runs ~2.5 s
+    big = await make_job(blobs, 1000, batch_id="batch_big")  # 20 chunks of 50: 4 on the stream, 16 waiting
+    small = await make_job(blobs, 5, batch_id="batch_small")
+    big_state = await provider.submit(big)
+    assert await provider.submit(big) == big_state  # a re-submit after a crash counts the waiting chunks too
+    async with running(provider):
+        await asyncio.sleep(0.3)
+        small_state = await provider.submit(small)
+        await poll_until_finished(provider, small, small_state, limit=10)
+        outcome, _ = await provider.poll(big, big_state)
+        assert not isinstance(outcome, Finished)  # the small batch did not wait for the big one's 20 chunks
+        finished = await poll_until_finished(provider, big, big_state, limit=30)
+    assert finished.progress.completed == 1000
+    await provider.cleanup(big, big_state)
+    assert not await redis_client.exists(keys.native_backlog("local", "batch_big"))
+    assert not list(blobs.root.glob("native__batch_big__chunk-*"))  # every chunk file, chained ones too
