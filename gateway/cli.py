@@ -1,8 +1,9 @@
 """The `batchgate` command: serve, worker, validate and the user's commands (ARCHITECTURE.md §2.1).
 
 Start-up time is part of the user's side: `batchgate --help`, `validate`, `submit`, `batches` and `files`
-must never load the server. So this module imports only click at the top; `serve` and `worker` import
-the server inside their bodies, and every other command sits in `LAZY_COMMANDS`, imported when it runs.
+must never load the server. So this module imports only click and a little of the standard library at the
+top; `serve` and `worker` import the server inside their bodies, and every other command sits in
+`LAZY_COMMANDS`, imported only when it runs.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ __all__ = ["LAZY_COMMANDS", "main"]
 
 CONFIG_HELP = "TOML config file (default: $BATCHGATE_CONFIG, else built-in defaults)."
 
-# Commands imported only when they run. To add one (or a group): its module, and one line here with the
-# help line `batchgate --help` shows for it (tests/unit/test_cli_startup.py checks the two agree).
+# Commands imported only when they run. To add a command or group: write its module, then add one line
+# here naming it and the first sentence of its docstring, which `batchgate --help` lists without importing
+# it (tests/unit/test_cli_startup.py checks that the two agree and that the module loads no server code).
 LAZY_COMMANDS = {
     "validate": Lazy(
         "gateway.cli_validate:validate_command", "Check a batch input FILE with the very rules the server applies."

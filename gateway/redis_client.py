@@ -1,6 +1,7 @@
 """The one place a Redis client is built: `open_redis` turns the topology a `redis.url` names into a client.
 
-The URL forms and their parsing live in `gateway.redis_url` (re-exported here).
+A single node is reached through a blocking pool, so a burst waits for a free connection instead of
+failing. The URL forms and their parsing live in `gateway.redis_url` (re-exported here).
 """
 
 from __future__ import annotations

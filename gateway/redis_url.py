@@ -1,7 +1,6 @@
 """`redis.url` names a Redis topology; `parse_redis_url` checks it without connecting or importing redis-py.
 
-- `redis://` or `rediss://`: one node (the embedded default, or any single primary), through a blocking
-  pool, so a burst waits for a free connection instead of failing.
+- `redis://` or `rediss://` (or `unix://`): one node, the embedded default or any single primary.
 - `redis+cluster://[user:password@]host:port[,host:port...]` (`rediss+cluster://` for TLS): a Redis
   Cluster reached through any of the listed startup nodes.
 - `redis+sentinel://[user:password@]host:port[,host:port...]/service_name[/db]` (`rediss+sentinel://`):

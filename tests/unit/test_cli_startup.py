@@ -99,11 +99,12 @@ def test_validate_with_a_config_loads_settings_without_redis(tmp_path: Path, one
     assert _of(loaded, SERVER_MODULES + NETWORK_MODULES) == set()
 
 
-def test_the_client_modules_import_without_the_server(tmp_path: Path) -> None:
+def test_the_user_commands_and_client_modules_import_without_the_server(tmp_path: Path) -> None:
     package = Path(__file__).parents[2] / "gateway" / "client_cli"
-    modules = [f"gateway.client_cli.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"]
-    loaded = _loaded(tmp_path, "import", *modules)
-    assert set(modules) <= loaded
+    modules = {f"gateway.client_cli.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"}
+    modules |= {entry.target.partition(":")[0] for entry in LAZY_COMMANDS.values()}
+    loaded = _loaded(tmp_path, "import", *sorted(modules))
+    assert modules <= loaded
     assert _of(loaded, (*SERVER_MODULES, "gateway.settings")) == set()
 
 
