@@ -81,6 +81,7 @@ def test_help_loads_neither_the_server_nor_the_network_commands(tmp_path: Path) 
     assert "gateway.cli" in loaded
     assert _of(loaded, SERVER_MODULES + NETWORK_MODULES) == set()
     assert _of(loaded, ("gateway.validation", "gateway.client_cli", "msgspec")) == set()
+    assert "importlib.metadata" not in loaded  # only `--version` reads the installed package's metadata
 
 
 def test_validate_loads_the_validator_only(tmp_path: Path, one_line: Path) -> None:
