@@ -23,7 +23,11 @@ from tests.support.gateway_server import GatewayServer
 from tests.support.realtime_upstream import RealtimeUpstream
 from tests.support.workflow import jsonl, line, wait_for
 
-PRICES = {"input_usd_per_mtok": Decimal("1"), "cached_input_usd_per_mtok": Decimal("0.1"), "output_usd_per_mtok": Decimal("2")}  # fmt: skip
+PRICES = {
+    "input_usd_per_mtok": Decimal("1"),
+    "cached_input_usd_per_mtok": Decimal("0.1"),
+    "output_usd_per_mtok": Decimal("2"),
+}
 
 
 @pytest.fixture
@@ -94,9 +98,11 @@ def test_a_responses_batch_runs_natively_and_the_ledger_equals_the_upstream_usag
     assert done.status == "completed", done.errors
     assert_each_custom_id_once(sdk, done, ids)
     outputs = result_lines(sdk, done.output_file_id)
-    assert len(outputs) == count and done.error_file_id is None
+    assert len(outputs) == count
+    assert done.error_file_id is None
     first: Any = outputs[0]
-    assert first["response"]["status_code"] == 200 and first["error"] is None
+    assert first["response"]["status_code"] == 200
+    assert first["error"] is None
     assert first["response"]["body"]["object"] == "response"
     assert all(request.path == "/v1/responses" for request in realtime.requests)
     assert {request.body["model"] for request in realtime.requests} == {"tiny"}
@@ -113,7 +119,8 @@ def test_a_responses_batch_runs_natively_and_the_ledger_equals_the_upstream_usag
     assert all(value > 0 for value in expected.values())
     record = accounting(served, done.id)
     assert {key: record[key] for key in expected} == expected
-    assert record["endpoint"] == "/v1/responses" and record["requests_completed"] == count
+    assert record["endpoint"] == "/v1/responses"
+    assert record["requests_completed"] == count
     assert done.usage is not None
     assert done.usage.input_tokens == expected["input_tokens"]
     assert done.usage.input_tokens_details.cached_tokens == expected["cached_input_tokens"]
@@ -129,7 +136,8 @@ def test_a_bad_responses_file_fails_validation_with_its_line_numbers(sdk: openai
     batch = create(sdk, lines, "/v1/responses")
     done = wait_for(sdk, batch.id, {"failed", "completed"}, timeout=20)
     assert done.status == "failed"
-    assert done.errors is not None and done.errors.data is not None
+    assert done.errors is not None
+    assert done.errors.data is not None
     found = {(error.line, error.code, error.param) for error in done.errors.data}
     assert found == {
         (2, "stream_not_supported", "body.stream"),
@@ -173,8 +181,11 @@ def test_an_endpoint_no_route_of_the_model_serves_is_refused_at_create_before_an
         with pytest.raises(openai.BadRequestError) as refused:
             create(sdk, [line("x0", model=model, url=endpoint)], endpoint)
         error: Any = refused.value.body
-        assert error["param"] == "endpoint" and error["code"] == "invalid_value"
-        assert endpoint in error["message"] and repr(model) in error["message"] and named in error["message"]
+        assert error["param"] == "endpoint"
+        assert error["code"] == "invalid_value"
+        assert endpoint in error["message"]
+        assert repr(model) in error["message"]
+        assert named in error["message"]
     # A served endpoint passes the same check (its file is then validated and run as usual).
     assert create(sdk, [line("ok", model="deepseek-chat")], "/v1/chat/completions").status == "validating"
     assert len(sdk.batches.list().data) == 1

@@ -2,12 +2,12 @@
 
 Serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses (usage in the Responses
 shape, with cached and reasoning tokens) and /v1/moderations (no usage, unless `moderation_usage` is
-set) with deterministic usage. Knobs: latency,
-a server-side RPM limit over a sliding window (429 + Retry-After), and per-request faults keyed by the
-request's *marker* (the last message content, the prompt, the input string, or the last input item's text): `"429"`, `"500"`,
-`"503"`, `"400"`, `"echo401"` (quotes the key back), `"text502"` (a non-JSON error body), `"hang"`
-(no answer), `"malformed"` (200 with a non-JSON body), `"ok"`. While a Retry-After it issued is
-running, every request gets another 429, and is recorded as early. Every request is recorded
+set) with deterministic usage. Knobs: latency, a server-side RPM limit over a sliding window (429 +
+Retry-After), and per-request faults keyed by the request's *marker* (the last message content, the
+prompt, the input string, or the last input item's text): `"429"`, `"500"`, `"503"`, `"400"`,
+`"echo401"` (quotes the key back), `"text502"` (a non-JSON error body), `"hang"` (no answer),
+`"malformed"` (200 with a non-JSON body), `"ok"`. While a Retry-After it issued is running, every
+request gets another 429, and is recorded as early. Every request is recorded
 (arrival time, headers, body, status, usage).
 
 In-process: `with RealtimeUpstream() as upstream: ...` runs the server on its own loop in a thread.
