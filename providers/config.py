@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
@@ -11,6 +11,10 @@ from providers.endpoints import ALL_ENDPOINTS, ENDPOINTS, ProviderKind, default_
 
 __all__ = ["ALL_ENDPOINTS", "ProviderSettings"]
 
+if TYPE_CHECKING:
+    EndpointName = str
+else:  # built from the registry, so msgspec refuses any other endpoint with its path in the config
+    EndpointName = Literal[ALL_ENDPOINTS]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
@@ -22,7 +26,7 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     batch_discount: Decimal = Decimal(0)
     # Default: the kind's defaults (`providers.endpoints`): an `openai_batch` upstream serves
     # /v1/responses and /v1/moderations only when listed; the native executor runs every endpoint.
-    endpoints: list[str] | None = None
+    endpoints: list[EndpointName] | None = None
     # openai_batch: bigger files are split into several upstream batches.
     max_requests_per_batch: PositiveInt = 50000
     max_bytes_per_batch: PositiveInt = 209_715_200
@@ -44,11 +48,7 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
             self.endpoints = default_endpoints(self.kind)
             return
         for index, url in enumerate(self.endpoints):
-            spec = ENDPOINTS.get(url)
-            if spec is None:
-                known = ", ".join(ALL_ENDPOINTS)
-                raise msgspec.ValidationError(f"endpoints[{index}]: unknown endpoint {url!r}; expected one of {known}")
-            if self.kind not in spec.served_by:
+            if self.kind not in ENDPOINTS[url].served_by:
                 raise msgspec.ValidationError(f"endpoints[{index}]: a {self.kind} provider cannot serve {url}")
 
     def serves_endpoint(self, endpoint: str) -> bool:
