@@ -74,7 +74,7 @@ BAD_RESPONSES: list[tuple[str, dict[str, Any], Expected]] = [
         "part_without_type",
         _responses("s", input=[{"role": "user", "content": [{"text": "x"}]}]),
         [("missing_required_parameter", 2, "body.input[0].content[0].type")],
-    ),  # fmt: skip
+    ),
     (
         "max_output_zero",
         _responses("s", input="x", max_output_tokens=0),
