@@ -21,6 +21,7 @@ from tests.e2e.test_providers_sdk import assert_each_custom_id_once, result_line
 from tests.support.batch_upstream import BatchUpstream
 from tests.support.gateway_server import GatewayServer
 from tests.support.realtime_upstream import RealtimeUpstream
+from tests.support.schemas import assert_matches
 from tests.support.workflow import jsonl, line, wait_for
 
 PRICES = {
@@ -93,13 +94,18 @@ def test_a_responses_batch_runs_natively_and_the_ledger_equals_the_upstream_usag
 ) -> None:
     """1,000 lines under `-m slow` (about 9 s on a loaded 2-core machine); 150 in the default suite."""
     ids = [f"r{i}" for i in range(count)]
-    batch = create(sdk, [responses_line(custom_id, i) for i, custom_id in enumerate(ids)], "/v1/responses")
+    lines = [responses_line(custom_id, i) for i, custom_id in enumerate(ids)]
+    for request in lines[:20]:
+        assert_matches("ResponsesBatchRequestInput", request)
+    batch = create(sdk, lines, "/v1/responses")
     done = wait_for(sdk, batch.id, {"completed", "failed", "expired", "cancelled"}, timeout=60)
     assert done.status == "completed", done.errors
     assert_each_custom_id_once(sdk, done, ids)
     outputs = result_lines(sdk, done.output_file_id)
     assert len(outputs) == count
     assert done.error_file_id is None
+    for output in outputs:
+        assert_matches("ResponsesBatchRequestOutput", output)
     first: Any = outputs[0]
     assert first["response"]["status_code"] == 200
     assert first["error"] is None
@@ -160,6 +166,10 @@ def test_a_moderations_batch_runs_natively_and_bills_no_tokens_without_upstream_
     done = wait_for(sdk, batch.id, {"completed", "failed", "expired", "cancelled"}, timeout=30)
     assert done.status == "completed", done.errors
     assert_each_custom_id_once(sdk, done, ["m0", "m1", "m2"])
+    for request in lines:
+        assert_matches("ModerationsBatchRequestInput", request)
+    for output in result_lines(sdk, done.output_file_id):
+        assert_matches("ModerationsBatchRequestOutput", output)
     assert [request.path for request in realtime.requests] == ["/v1/moderations"] * 3
     record = accounting(served, done.id)
     assert (record["requests_completed"], record["input_tokens"], record["output_tokens"]) == (3, 0, 0)

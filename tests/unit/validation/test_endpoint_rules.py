@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.validation import ValidationReport, validate_file
+from tests.support.schemas import validator
 from tests.unit.validation.builders import CHAT, MODERATIONS, RESPONSES, jsonl, request
 
 Expected = list[tuple[str, int | None, str | None]]
@@ -143,3 +144,11 @@ def test_a_moderations_line_needs_a_model(tmp_path: Path) -> None:
     line = _moderations("m1", "x")
     del line["body"]["model"]
     assert _found(_run(tmp_path, MODERATIONS, jsonl(line))) == [("missing_required_parameter", 1, "body.model")]
+
+
+def test_the_published_schema_agrees_with_the_validator_on_responses_lines() -> None:
+    schema = validator("ResponsesBatchRequestInput")
+    assert all(schema.is_valid(line) for line in GOOD_RESPONSES)
+    refused = [name for name, line, _ in BAD_RESPONSES if not schema.is_valid(line)]
+    # Cross-line rules (a repeated custom_id) are not a line's shape.
+    assert refused == [name for name, _, _ in BAD_RESPONSES if name != "duplicate_id"]
