@@ -200,3 +200,34 @@ def test_an_endpoint_no_route_of_the_model_serves_is_refused_at_create_before_an
     assert create(sdk, [line("ok", model="deepseek-chat")], "/v1/chat/completions").status == "validating"
     assert len(sdk.batches.list().data) == 1
     assert all(batch.endpoint == "/v1/chat/completions" for batch in deepseek.store.batches.values())
+
+
+def test_an_openai_batch_upstream_listing_responses_serves_them_with_their_usage(
+    settings: Settings, deepseek: BatchUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_DEEPSEEK_KEY", KEYS["TEST_DEEPSEEK_KEY"])
+    provider = ProviderSettings(
+        kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+        endpoints=["/v1/chat/completions", "/v1/responses"], poll_interval_seconds=0.2,
+    )  # fmt: skip
+    routed = msgspec.structs.replace(
+        settings, providers={"up": provider}, models=[ModelRoute(name="up-model", provider="up", **PRICES)]
+    )
+    ids = [f"u{i}" for i in range(30)]
+    server = GatewayServer(routed, run_worker=True)
+    server.start()
+    try:
+        with openai.OpenAI(base_url=server.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0) as client:
+            lines = [responses_line(x, i, model="up-model") for i, x in enumerate(ids)]
+            done = wait_for(client, create(client, lines, "/v1/responses").id, {"completed", "failed"}, timeout=30)
+            assert done.status == "completed", done.errors
+            assert_each_custom_id_once(client, done, ids)
+        [upstream] = deepseek.store.batches.values()
+        assert upstream.endpoint == "/v1/responses"
+        assert upstream.usage is not None
+        record = accounting(server, done.id)
+    finally:
+        server.stop()
+    assert record["input_tokens"] == upstream.usage.input_tokens > 0
+    assert record["cached_input_tokens"] == upstream.usage.input_tokens_details["cached_tokens"]
+    assert record["output_tokens"] == upstream.usage.output_tokens > 0
