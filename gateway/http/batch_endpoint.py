@@ -14,6 +14,7 @@ from gateway.errors import InvalidRequest
 from gateway.files.records import FileRecord
 from gateway.services import Services
 from gateway.settings import Settings
+from providers.base import BlobStore
 from providers.endpoints import ENDPOINTS
 
 __all__ = ["check_endpoint_served", "first_line_model"]
@@ -35,7 +36,7 @@ _LINE = msgspec.json.Decoder(_Line)
 async def check_endpoint_served(services: Services, endpoint: str, input_file: FileRecord) -> None:
     if endpoint in ENDPOINTS and not services.settings.models:
         return  # nothing is routed yet: validation reports the model
-    model = await first_line_model(services, input_file)
+    model = await first_line_model(services.storage, input_file.storage_key)
     problem = unserved(services.settings, endpoint, model)
     if problem is not None:
         raise InvalidRequest(problem, param="endpoint", code="invalid_value")
@@ -57,10 +58,10 @@ def unserved(settings: Settings, endpoint: str, model: str | None) -> str | None
     )
 
 
-async def first_line_model(services: Services, input_file: FileRecord) -> str | None:
+async def first_line_model(storage: BlobStore, key: str) -> str | None:
     """`body.model` of the file's first line, or None when it is not readable within the limit."""
     head = b""
-    chunks = services.storage.open_read(input_file.storage_key)
+    chunks = storage.open_read(key)
     try:
         async for chunk in chunks:
             head += chunk

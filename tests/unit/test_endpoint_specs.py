@@ -3,6 +3,9 @@ config check, usage read per shape, and the create-time verdict on an endpoint a
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,8 +13,9 @@ import msgspec
 import pytest
 
 from accounting.usage import USAGE_SHAPES, UsageAccumulator, UsageTotals
-from gateway.http.batch_endpoint import unserved
+from gateway.http.batch_endpoint import first_line_model, unserved
 from gateway.settings import ConfigError, ModelRoute, Settings, load_settings
+from gateway.storage import LocalStorage
 from gateway.validation.endpoints import ENDPOINTS as LINE_RULES
 from gateway.validation.lines import DEFAULT_CHAT_MAX_OUTPUT_TOKENS
 from providers.config import ProviderSettings
@@ -112,3 +116,36 @@ def test_unserved_names_the_endpoint_and_the_models_route(
         assert verdict is not None
         assert endpoint in verdict
         assert refused in verdict
+
+
+@pytest.mark.parametrize(
+    ("data", "model"),
+    [
+        (b'{"custom_id": "a", "body": {"model": "m1", "input": "x"}}\n{"body": {"model": "m2"}}\n', "m1"),
+        (b'\xef\xbb\xbf{"body": {"model": "bom"}}', "bom"),  # no newline, BOM: validation reports the BOM
+        (b'{"body": {"input": "no model"}}\n', None),
+        (b"not json\n", None),
+        (b'{"body": {"model": "' + b"x" * (2 << 20) + b'"}}\n', None),  # a first line past the 1 MiB read
+    ],
+)
+async def test_the_first_lines_model_is_read_from_storage(tmp_path: Path, data: bytes, model: str | None) -> None:
+    storage = LocalStorage(tmp_path)
+    await storage.write("files/in", _once(data))
+    assert await first_line_model(storage, "files/in") == model
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def test_the_registry_sits_low_and_accounting_imports_neither_upper_layer() -> None:
+    probe = (
+        "import sys, providers.endpoints, accounting.usage, gateway.validation; "
+        "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] for m in sys.modules if m.count('.') and "
+        "m.split('.')[0] in ('gateway', 'providers', 'accounting')}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "providers.config" not in loaded  # the registry pulls in no provider code
+    assert "gateway.settings" not in loaded
+    alone = "import sys, accounting.usage; print(any(m.startswith(('providers', 'gateway')) for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True, check=True).stdout == "False\n"
