@@ -152,3 +152,16 @@ def test_the_published_schema_agrees_with_the_validator_on_responses_lines() -> 
     refused = [name for name, line, _ in BAD_RESPONSES if not schema.is_valid(line)]
     # Cross-line rules (a repeated custom_id) are not a line's shape.
     assert refused == [name for name, _, _ in BAD_RESPONSES if name != "duplicate_id"]
+
+
+def test_bytes_level_rules_hold_for_responses_files(tmp_path: Path) -> None:
+    good = jsonl(_responses("a", input="x"))
+    bad_utf8 = (
+        b'{"custom_id": "b", "method": "POST", "url": "/v1/responses", "body": {"model": "m", "input": "\xff"}}\n'
+    )
+    data = b"\xef\xbb\xbf" + good + bad_utf8 + b"\n" + jsonl(_responses("c", input="y"))
+    assert _found(_run(tmp_path, RESPONSES, data)) == [
+        ("unexpected_bom", 1, None),
+        ("invalid_utf8", 2, None),
+        ("blank_line", 3, None),
+    ]
