@@ -48,8 +48,9 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
             self.endpoints = default_endpoints(self.kind)
             return
         for index, url in enumerate(self.endpoints):
-            if self.kind not in ENDPOINTS[url].served_by:
-                raise msgspec.ValidationError(f"endpoints[{index}]: a {self.kind} provider cannot serve {url}")
+            spec = ENDPOINTS.get(url)  # a config file is checked by `EndpointName`; code may build any list
+            if spec is None or self.kind not in spec.served_by:
+                raise msgspec.ValidationError(f"endpoints[{index}]: a {self.kind} provider cannot serve {url!r}")
 
     def serves_endpoint(self, endpoint: str) -> bool:
         return self.endpoints is not None and endpoint in self.endpoints

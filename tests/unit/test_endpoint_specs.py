@@ -149,3 +149,8 @@ def test_the_registry_sits_low_and_accounting_imports_neither_upper_layer() -> N
     assert "gateway.settings" not in loaded
     alone = "import sys, accounting.usage; print(any(m.startswith(('providers', 'gateway')) for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_settings_built_in_code_refuse_an_endpoint_without_a_spec() -> None:
+    with pytest.raises(msgspec.ValidationError, match="cannot serve '/v1/videos'"):
+        ProviderSettings(kind="native", base_url="u", endpoints=["/v1/videos"])
