@@ -154,3 +154,15 @@ def test_the_registry_sits_low_and_accounting_imports_neither_upper_layer() -> N
 def test_settings_built_in_code_refuse_an_endpoint_without_a_spec() -> None:
     with pytest.raises(msgspec.ValidationError, match="cannot serve '/v1/videos'"):
         ProviderSettings(kind="native", base_url="u", endpoints=["/v1/videos"])
+
+
+def test_moderations_bill_nothing_unless_the_upstream_reports_usage() -> None:
+    def moderation(usage: dict[str, int] | None) -> bytes:
+        body = {"id": "modr-1", "model": "omni", "results": [{"flagged": False}]} | ({"usage": usage} if usage else {})
+        return msgspec.json.encode({"id": "b", "custom_id": "c", "response": {"status_code": 200, "body": body}})
+
+    accumulator = UsageAccumulator(ENDPOINTS["/v1/moderations"].usage)
+    accumulator.add(moderation(None))
+    assert (accumulator.totals().input_tokens, accumulator.totals().requests_completed) == (0, 1)
+    accumulator.add(moderation({"prompt_tokens": 9, "total_tokens": 9}))
+    assert (accumulator.totals().input_tokens, accumulator.totals().output_tokens) == (9, 0)
