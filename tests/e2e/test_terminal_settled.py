@@ -46,7 +46,7 @@ def served(
     }  # fmt: skip
     prices = {"input_usd_per_mtok": Decimal("0.28"), "output_usd_per_mtok": Decimal("0.42")}
     models = [
-        ModelRoute(name="deepseek-chat", provider="deepseek", **prices),
+        ModelRoute(name="deepseek-chat", provider="deepseek", upstream_model=None, **prices),
         ModelRoute(name="local-model", provider="local", upstream_model="tiny", **prices),
     ]
     server = GatewayServer(msgspec.structs.replace(settings, providers=providers, models=models), run_worker=True)

@@ -60,6 +60,8 @@ class _Api:
             fault = self.faults.take(route)
             if fault is not None and fault.hang_seconds > 0:
                 await asyncio.sleep(fault.hang_seconds)
+            if fault is not None and fault.slow_only:
+                return await handler(request)
             if fault is not None and not fault.after_commit:
                 return _error(fault.status, "Simulated upstream fault.", fault)
             response = await handler(request)
