@@ -1,6 +1,6 @@
-"""Multi-shard submit under failure and lost leases: shards are recorded as they are created, a later shard
-refused for good leaves the earlier ones followed to the end (never orphaned), an interrupted submit resumes
-where it stopped, and a step that lost its lease creates nothing more."""
+"""Multi-shard submit (DeepSeek-flavoured simulator) under failure and lost leases: shards are recorded as
+they are created, a later shard refused for good leaves the earlier ones followed to the end (never orphaned),
+an interrupted submit resumes where it stopped, and a step that lost its lease creates nothing more."""
 
 from __future__ import annotations
 
@@ -47,16 +47,16 @@ class RecordingGuard:
 
 
 async def test_a_later_shard_refused_leaves_the_earlier_ones_followed_to_the_end(
-    sim: BatchUpstream, blobs: DirBlobs
+    deepseek: BatchUpstream, blobs: DirBlobs
 ) -> None:
-    sim.options.refused_shards = ["1"]
+    deepseek.options.refused_shards = ["1"]
     job = make_job(blobs, input_lines(9))
-    provider = make_provider(sim, blobs, max_requests_per_batch=3)
-    guard = RecordingGuard(sim)
+    provider = make_provider(deepseek, blobs, max_requests_per_batch=3)
+    guard = RecordingGuard(deepseek)
     with guarded(guard):
         state = await provider.submit(job)
-    assert len(sim.store.batches) == 1
-    assert sim.recorder.calls["create"] == 2, "shard 2 is not tried once shard 1 was refused for good"
+    assert len(deepseek.store.batches) == 1
+    assert deepseek.recorder.calls["create"] == 2, "shard 2 is not tried once shard 1 was refused for good"
     first_saved = decode_state(guard.saved[0])
     assert first_saved.shards[0].batch_id is not None, "shard 0 is recorded as soon as it is created"
     assert [s.status for s in decode_state(state).shards][1:] == ["failed", "failed"]
@@ -71,22 +71,22 @@ async def test_a_later_shard_refused_leaves_the_earlier_ones_followed_to_the_end
 
 
 async def test_the_first_shard_refused_fails_the_submit_with_nothing_upstream(
-    sim: BatchUpstream, blobs: DirBlobs
+    deepseek: BatchUpstream, blobs: DirBlobs
 ) -> None:
-    sim.options.refused_shards = ["0"]
-    provider = make_provider(sim, blobs, max_requests_per_batch=3)
+    deepseek.options.refused_shards = ["0"]
+    provider = make_provider(deepseek, blobs, max_requests_per_batch=3)
     with pytest.raises(ProviderError) as raised:
         await provider.submit(make_job(blobs, input_lines(9)))
     assert not raised.value.retryable
-    assert not sim.store.batches
+    assert not deepseek.store.batches
     await provider.aclose()
 
 
-async def test_a_submit_cut_short_resumes_from_its_recorded_shards(sim: BatchUpstream, blobs: DirBlobs) -> None:
+async def test_a_submit_cut_short_resumes_from_its_recorded_shards(deepseek: BatchUpstream, blobs: DirBlobs) -> None:
     job = make_job(blobs, input_lines(9))
-    provider = make_provider(sim, blobs, max_requests_per_batch=3)
+    provider = make_provider(deepseek, blobs, max_requests_per_batch=3)
     storm = Fault(route="create", count=FAST_RETRY.attempts, status=503)  # every attempt of shard 1's create
-    guard = RecordingGuard(sim, fault_after_first=storm)
+    guard = RecordingGuard(deepseek, fault_after_first=storm)
     with guarded(guard), pytest.raises(ProviderError) as raised:
         await provider.submit(job)
     assert raised.value.retryable
@@ -94,15 +94,15 @@ async def test_a_submit_cut_short_resumes_from_its_recorded_shards(sim: BatchUps
     assert [s.batch_id is not None for s in decode_state(recorded).shards] == [True, False, False]
     finished, state = await run_to_end(provider, job, recorded)  # the next poll creates shards 1 and 2
     assert finished.outcome == "completed"
-    assert len(sim.store.batches) == 3
+    assert len(deepseek.store.batches) == 3
     assert Counter(str(r["custom_id"]) for r in await collect(provider, job, state)) == ALL_IDS
     await provider.aclose()
 
 
-async def test_a_lost_lease_stops_before_the_next_create(sim: BatchUpstream, blobs: DirBlobs) -> None:
-    provider = make_provider(sim, blobs, max_requests_per_batch=3)
-    with guarded(RecordingGuard(sim, lose_after=1)), pytest.raises(LeaseLostError):
+async def test_a_lost_lease_stops_before_the_next_create(deepseek: BatchUpstream, blobs: DirBlobs) -> None:
+    provider = make_provider(deepseek, blobs, max_requests_per_batch=3)
+    with guarded(RecordingGuard(deepseek, lose_after=1)), pytest.raises(LeaseLostError):
         await provider.submit(make_job(blobs, input_lines(9)))
-    assert len(sim.store.batches) == 1
-    assert sim.recorder.calls["create"] == 1
+    assert len(deepseek.store.batches) == 1
+    assert deepseek.recorder.calls["create"] == 1
     await provider.aclose()
