@@ -22,10 +22,12 @@ _Measure = Callable[[Any], Any]  # `endpoints.Measured` of a body; kept loose to
 
 
 def requested_output(body: Any) -> tuple[int, str]:
-    """The output tokens a body asks for (`max_completion_tokens`, else `max_tokens`; 0 when neither),
-    with the field that asked."""
+    """The output tokens a body asks for (`max_completion_tokens`, else `max_tokens`; the Responses API's
+    `max_output_tokens`; 0 when none), with the field that asked."""
     if limit := getattr(body, "max_completion_tokens", None):
         return int(limit), "body.max_completion_tokens"
+    if limit := getattr(body, "max_output_tokens", None):
+        return int(limit), "body.max_output_tokens"
     return int(getattr(body, "max_tokens", None) or 0), "body.max_tokens"
 
 

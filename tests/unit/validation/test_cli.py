@@ -94,7 +94,7 @@ def test_config_applies_the_models_max_output_tokens(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["--endpoint", "/v1/responses"],
+        ["--endpoint", "/v1/images/generations"],
         ["--endpoint", CHAT, "--config", "/nonexistent/batchgate.toml"],
         [],
     ],

@@ -41,6 +41,12 @@ def test_completions_are_capped_and_embeddings_have_nothing_to_cap() -> None:
     assert _errors(EMBEDDINGS, jsonl(request(EMBEDDINGS, "a")), 1) == []
 
 
+def test_responses_are_capped_by_max_output_tokens() -> None:
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/responses",
+            "body": {"model": "m", "input": "hi", "max_output_tokens": 9000}}  # fmt: skip
+    assert _errors("/v1/responses", jsonl(line), 8192) == [("max_tokens_too_large", 1, "body.max_output_tokens")]
+
+
 def test_no_cap_accepts_any_positive_max_tokens() -> None:
     assert _errors(CHAT, jsonl(request(CHAT, "a", max_tokens=10**8)), None) == []
 
