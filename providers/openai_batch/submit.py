@@ -117,7 +117,7 @@ async def _drop_if_duplicate(api: UpstreamApi, job: BatchJob, shard: int, upstre
                              kept_upstream_batch_id=others[0].id)  # fmt: skip
                 return
             if attempt < policy.attempts:
-                await asyncio.sleep(backoff_delay(policy, attempt))
+                await asyncio.sleep(backoff_seconds(policy, attempt))
     except ProviderError as exc:
         _log.warning("orphan_cancel_failed", batch_id=job.batch_id, shard=shard, upstream_batch_id=upstream_id,
                      error=str(exc))  # fmt: skip
