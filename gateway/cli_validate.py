@@ -40,16 +40,17 @@ class _JsonReport(msgspec.Struct):
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def validate_command(file: Path, endpoint: str, config_path: Path | None, as_json: bool) -> None:
     """Check a batch input FILE with the very rules the server applies."""
-    serves = None
+    serves = output_cap = None
     if config_path is not None or os.environ.get("BATCHGATE_CONFIG"):
         from gateway.settings import ConfigError, load_settings  # only with a config: the common run skips it
 
         try:
-            serves = functools.partial(load_settings(config_path).serves, endpoint=endpoint)
+            settings = load_settings(config_path)
         except ConfigError as exc:
             raise _UsageProblem(str(exc)) from None
+        serves, output_cap = functools.partial(settings.serves, endpoint=endpoint), settings.max_output_tokens
     try:
-        report = validate_file(file, endpoint, serves_model=serves)
+        report = validate_file(file, endpoint, serves_model=serves, output_cap=output_cap)
     except OSError as exc:
         raise _UsageProblem(f"cannot read {str(file)!r}: {exc.strerror or exc}") from None
     click.echo(_as_json(report) if as_json else _as_text(report))

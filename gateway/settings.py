@@ -91,6 +91,8 @@ class ModelRoute(_Strict):
     input_usd_per_mtok: Decimal | None = None
     cached_input_usd_per_mtok: Decimal | None = None
     output_usd_per_mtok: Decimal | None = None
+    # Optional: lines asking for more output tokens fail validation (`max_tokens_too_large`).
+    max_output_tokens: PositiveInt | None = None
 
     @property
     def upstream_name(self) -> str:
@@ -117,6 +119,11 @@ class Settings(_Strict):
             if route.name == model:
                 return route
         return None
+
+    def max_output_tokens(self, model: str) -> int | None:
+        """The most output tokens a line for `model` may ask for (None: no cap)."""
+        route = self.route_for(model)
+        return route.max_output_tokens if route is not None else None
 
     def serves(self, model: str, endpoint: str) -> bool:
         """Does a route serve `model` through a provider that supports `endpoint`?"""

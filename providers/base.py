@@ -105,6 +105,10 @@ class Running(msgspec.Struct, frozen=True, kw_only=True, tag="running"):
 
     progress: Progress
     status: Literal["in_progress", "finalizing", "cancelling"] = "in_progress"
+    # Poll again within this many seconds (None: the worker's own slowing schedule). A provider whose
+    # state is a cheap read (the native executor's counters) asks for prompt polls, so a batch is seen
+    # finished soon after its last line.
+    poll_after: float | None = None
 
 
 class Finished(msgspec.Struct, frozen=True, kw_only=True, tag="finished"):

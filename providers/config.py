@@ -40,6 +40,11 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     tokens_per_minute: PositiveInt | None = None
     max_attempts: PositiveInt = 5
     request_timeout_seconds: PositiveSeconds = 600.0
+    # both kinds: retries (see providers/retry.py). Backoff ceilings double from `retry_base_seconds` up to
+    # `retry_max_seconds`; an upstream's Retry-After is honoured up to `max_retry_after_seconds`.
+    retry_base_seconds: PositiveSeconds = 0.5
+    retry_max_seconds: PositiveSeconds = 30.0
+    max_retry_after_seconds: PositiveSeconds = 60.0
     # native: a chunk whose worker sent no heartbeat for this long is taken over by another worker.
     reclaim_idle_seconds: PositiveSeconds = 60.0
 

@@ -11,6 +11,7 @@ __all__ = [
     "NATIVE_GROUP",
     "PREFIX",
     "native_attempts",
+    "native_backlog",
     "native_enqueued",
     "native_meta",
     "native_rate",
@@ -25,7 +26,7 @@ NATIVE_GROUP = "workers"
 
 
 def native_stream(provider: str) -> str:
-    """Stream of chunk entries (`batch_id`, `chunk`, `key`, `expires_at`) waiting to be executed."""
+    """Stream of chunk entries (`batch_id`, `endpoint`, `key`, `lines`) waiting to be executed."""
     return f"{PREFIX}native:{{{provider}}}:chunks"
 
 
@@ -34,13 +35,19 @@ def native_enqueued(provider: str) -> str:
     return f"{PREFIX}native:{{{provider}}}:enqueued"
 
 
+def native_backlog(provider: str, batch_id: str) -> str:
+    """List of a batch's chunks not yet on the stream (chunk key, line count, repeated), in order. Tagged
+    with the provider, like the stream, so one script moves a chunk from here to there."""
+    return f"{PREFIX}native:{{{provider}}}:backlog:{batch_id}"
+
+
 def native_rate(provider: str, kind: str) -> str:
     """GCRA theoretical arrival time (server seconds) of a rate limit; `kind` is `rpm` or `tpm`."""
     return f"{PREFIX}native:{{{provider}}}:rate:{kind}"
 
 
 def native_meta(batch_id: str) -> str:
-    """Hash: total, expires_at, counters (completed, failed, inflight), cancelled_at, closed."""
+    """Hash: total, expires_at, counters (completed, failed, inflight, lost), cancelled_at, closed."""
     return f"{PREFIX}native:{{{batch_id}}}:meta"
 
 

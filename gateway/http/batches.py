@@ -21,6 +21,7 @@ from gateway.batches import (
     to_list,
     to_wire,
 )
+from gateway.batches.live import with_live_counts
 from gateway.errors import InvalidRequest, NotFound, RateLimited
 from gateway.http.batch_endpoint import check_endpoint_served
 from gateway.http.batch_requests import CreateBatchRequest, decode_create_request
@@ -89,7 +90,8 @@ class BatchesController(Controller):
 
     @get("/{batch_id:str}", responses=error_responses(404))
     async def retrieve(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> BatchObject:
-        return to_wire(await _owned_batch(services, principal, batch_id))
+        record = await _owned_batch(services, principal, batch_id)
+        return to_wire(await with_live_counts(record, services.settings, services.redis))
 
     @post("/{batch_id:str}/cancel", status_code=200, responses=error_responses(404))
     async def cancel(self, batch_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> BatchObject:

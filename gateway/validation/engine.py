@@ -24,6 +24,7 @@ from gateway.validation.diagnose import diagnose
 from gateway.validation.endpoints import ENDPOINTS, Bulk
 from gateway.validation.errors import ErrorCode
 from gateway.validation.limits import ValidationLimits
+from gateway.validation.output_cap import capped_measure, capped_output_tokens
 from gateway.validation.problems import Problem
 from gateway.validation.report import ErrorLog, ValidationReport
 from gateway.validation.splitter import LineSplitter
@@ -43,7 +44,9 @@ class Validator:
         *,
         serves_model: Callable[[str], bool] | None = None,
         limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen, so sharing the default is safe
+        output_cap: Callable[[str], int | None] | None = None,
     ) -> None:
+        """`output_cap` gives a model's `max_output_tokens` (None: no cap); see `output_cap.py`."""
         spec = ENDPOINTS.get(endpoint)
         if spec is None:
             raise ValueError(f"unsupported endpoint {endpoint!r}; expected one of {', '.join(ENDPOINTS)}")
@@ -57,6 +60,8 @@ class Validator:
         self._checked_bulk = list(spec.checked_bulk)
         self._max_requests = limits.max_requests
         self._serves = serves_model
+        self._output_cap = output_cap
+        self._cap: int | None = None  # the file's model's, once the model is known
         self._limits = limits
         self._log = ErrorLog(limits.max_errors)
         self._splitter = LineSplitter(self, limits.max_line_bytes)
@@ -148,7 +153,10 @@ class Validator:
         if model is None or self._blank_run:  # the bulk path is pinned to the model set by the first request
             return False
         for index, bulk in enumerate(variants):
-            run = decode_bulk(bulk.decoder_for(model).decode_lines, bulk.output_tokens, chunk, start, end)
+            output_tokens = (
+                bulk.output_tokens if self._cap is None else capped_output_tokens(bulk.output_tokens, self._cap)
+            )
+            run = decode_bulk(bulk.decoder_for(model).decode_lines, output_tokens, chunk, start, end)
             if run is not None:
                 del variants[:index]  # a faster variant refused lines a slower one took: the file needs it
                 ids, text, output = run
@@ -252,7 +260,7 @@ class Validator:
         if model is not None and model != self._model:
             self._check_model(model, problems)
         if body is not None:
-            found, inputs, text, tokens, output = self._spec.measure(body)
+            found, inputs, text, tokens, output = self._measure(body)
             problems.extend(found)
             self._add_totals((0, text, tokens, output))
             if inputs:
@@ -267,6 +275,9 @@ class Validator:
         self._model = model
         if self._serves is not None and not self._serves(model):
             problems.append(model_not_served(model, self._spec.url))
+        if self._output_cap is not None and (cap := self._output_cap(model)) is not None:
+            self._cap = cap
+            self._measure = capped_measure(self._spec.measure, cap)
 
     def _count_inputs(self, inputs: int, problems: list[Problem]) -> None:
         limit = self._limits.max_embedding_inputs

@@ -36,6 +36,7 @@ class ErrorCode(enum.StrEnum):
     STREAM_NOT_SUPPORTED = "stream_not_supported"
     INVALID_TYPE = "invalid_type"
     INVALID_VALUE = "invalid_value"
+    MAX_TOKENS_TOO_LARGE = "max_tokens_too_large"
 
 
 ERROR_CODES: dict[ErrorCode, str] = {
@@ -64,6 +65,9 @@ ERROR_CODES: dict[ErrorCode, str] = {
     ErrorCode.STREAM_NOT_SUPPORTED: "`body.stream` is true; batch requests cannot stream.",
     ErrorCode.INVALID_TYPE: "A body field has the wrong JSON type (`param` names it).",
     ErrorCode.INVALID_VALUE: "A body field has the right type but a value out of range or not allowed.",
+    ErrorCode.MAX_TOKENS_TOO_LARGE: (
+        "`max_tokens` / `max_completion_tokens` is above the model's `max_output_tokens` (`param` names the field)."
+    ),
 }
 
 

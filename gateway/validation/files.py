@@ -33,9 +33,10 @@ def validate_file(
     *,
     serves_model: Callable[[str], bool] | None = None,
     limits: ValidationLimits = ValidationLimits(),  # noqa: B008  # frozen
+    output_cap: Callable[[str], int | None] | None = None,
 ) -> ValidationReport:
     """Validate a file on disk, read in 1 MiB chunks (raises OSError if it cannot be read)."""
-    validator = Validator(endpoint, serves_model=serves_model, limits=limits)
+    validator = Validator(endpoint, serves_model=serves_model, limits=limits, output_cap=output_cap)
     with Path(path).open("rb") as file:
         while chunk := file.read(CHUNK_BYTES):
             validator.feed(chunk)

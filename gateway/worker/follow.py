@@ -42,17 +42,19 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
         await ctx.reschedule(claim, 0)
         return
     await _mirror_running(ctx, record, outcome)
-    await ctx.reschedule(claim, await _next_poll_delay(ctx, record))
+    await ctx.reschedule(claim, await _next_poll_delay(ctx, record, outcome))
 
 
-async def _next_poll_delay(ctx: WorkerContext, record: BatchRecord) -> float:
-    """Polls start fast and slow down to the provider's interval; a cancel that arrived during this step
-    (its own wake-up was refused while we held the claim) is forwarded at once."""
+async def _next_poll_delay(ctx: WorkerContext, record: BatchRecord, outcome: Running) -> float:
+    """Polls start fast and slow down to the provider's interval, unless the provider asks for sooner; a
+    cancel that arrived during this step (its own wake-up was refused while we held the claim) is forwarded
+    at once."""
     fresh = await ctx.services.batches.get(record.id, tenant=None) or record
     if fresh.status is BatchStatus.CANCELLING and not fresh.cancel_forwarded:
         return 0
     interval = ctx.services.settings.providers[record.provider or ""].poll_interval_seconds
-    return backoff_seconds(record.polls, first=FIRST_POLL_SECONDS, cap=interval)
+    delay = backoff_seconds(record.polls, first=FIRST_POLL_SECONDS, cap=interval)
+    return delay if outcome.poll_after is None else min(delay, outcome.poll_after)
 
 
 async def _advance(

@@ -31,7 +31,7 @@ async def fail_batch(ctx: WorkerContext, record: BatchRecord, errors: list[Batch
 async def _read_and_validate(ctx: WorkerContext, record: BatchRecord, storage_key: str) -> ValidationReport:
     services = ctx.services
     serves_model = functools.partial(services.settings.serves, endpoint=record.endpoint)
-    validator = Validator(record.endpoint, serves_model=serves_model)
+    validator = Validator(record.endpoint, serves_model=serves_model, output_cap=services.settings.max_output_tokens)
     async for chunk in services.storage.open_read(storage_key):
         validator.feed(chunk)
         await asyncio.sleep(0)  # validation is CPU work: let the API served by this loop breathe

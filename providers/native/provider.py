@@ -72,26 +72,36 @@ class NativeProvider:
         self._worker_id = worker_id
         self._tuning = tuning or NativeTuning(claim_idle_seconds=settings.reclaim_idle_seconds)
         self._upstream = Upstream(
-            settings.base_url, api_key, settings.max_concurrency, settings.request_timeout_seconds
+            settings.base_url,
+            api_key,
+            settings.max_concurrency,
+            settings.request_timeout_seconds,
+            settings.max_retry_after_seconds,
         )
         self._ledger = Ledger(redis, self._tuning.flush_max_ops)
 
     async def submit(self, job: BatchJob) -> bytes:
         enqueued = keys.native_enqueued(self.name)
-        if (ids := await self._redis.hget(enqueued, job.batch_id)) is not None:
-            return msgspec.json.encode(_State(len(_text(ids).split(",")) if ids else 0))
+        if (ids := await self._redis.hget(enqueued, job.batch_id)) is not None:  # enqueued before a crash
+            waiting = await self._redis.llen(keys.native_backlog(self.name, job.batch_id))  # (key, lines) pairs
+            return msgspec.json.encode(_State((len(_text(ids).split(",")) if ids else 0) + waiting // 2))
         chunks, lines = await write_chunks(job, self._blobs, self._tuning.chunk_lines)
         await self._redis.hset(keys.native_meta(job.batch_id), mapping={"total": lines, "expires_at": job.expires_at})
-        chunk_keys = [chunk_key(job.batch_id, index) for index in range(chunks)]
-        await ENQUEUE(self._redis, [keys.native_stream(self.name), enqueued], [job.batch_id, job.endpoint, *chunk_keys])
+        per_chunk = self._tuning.chunk_lines
+        args: list[str | int | float] = [job.batch_id, job.endpoint, self._tuning.chunks_on_stream]
+        for index in range(chunks):
+            args += [chunk_key(job.batch_id, index), min(per_chunk, lines - index * per_chunk)]
+        backlog = keys.native_backlog(self.name, job.batch_id)
+        await ENQUEUE(self._redis, [keys.native_stream(self.name), enqueued, backlog], args)
         return msgspec.json.encode(_State(chunks))
 
     async def poll(self, job: BatchJob, state: bytes) -> tuple[PollOutcome, bytes]:
-        fields = ("total", "completed", "failed", "inflight", "cancelled_at", "closed")
+        fields = ("total", "completed", "failed", "inflight", "lost", "cancelled_at", "closed")
         values = await self._redis.hmget(keys.native_meta(job.batch_id), fields)
-        total, completed, failed, inflight = (_int(v) for v in values[:4])
+        total, completed, recorded_failed, inflight, lost = (_int(v) for v in values[:5])
+        failed = recorded_failed + lost  # lost lines end in the error file too
         progress = Progress(total=total, completed=completed, failed=failed)
-        cancelled_at, closed = values[4], values[5]
+        cancelled_at, closed = values[5], values[6]
         now = time.time()
         if values[0] is None:
             return Finished(outcome="failed", progress=progress), state  # state lost (or never submitted)
@@ -104,13 +114,15 @@ class NativeProvider:
         if cancelled_at is not None:
             if inflight <= 0 or now >= float(cancelled_at) + self._tuning.cancel_grace_seconds:
                 return await self._close(job, "cancelled"), state
-            return Running(progress=progress, status="cancelling"), state
-        return Running(progress=progress), state
+            return Running(progress=progress, status="cancelling", poll_after=self._tuning.poll_seconds), state
+        return Running(progress=progress, poll_after=self._tuning.poll_seconds), state
 
     async def _close(self, job: BatchJob, outcome: str) -> Finished:
         reply = await CLOSE(self._redis, [keys.native_meta(job.batch_id)], [outcome])
-        closed, total, completed, failed = reply if isinstance(reply, list) else (b"failed", None, None, None)
-        progress = Progress(total=_int(total), completed=_int(completed), failed=_int(failed))
+        if not isinstance(reply, list):  # the batch's state is gone
+            return Finished(outcome="failed", progress=Progress())
+        closed, total, completed, failed, lost = reply
+        progress = Progress(total=_int(total), completed=_int(completed), failed=_int(failed) + _int(lost))
         return Finished(outcome=_OUTCOMES.get(_text(closed), "failed"), progress=progress)
 
     async def cancel(self, job: BatchJob, state: bytes) -> bytes:
@@ -135,6 +147,7 @@ class NativeProvider:
                 pipe.xack(stream, keys.NATIVE_GROUP, *entry_ids)
                 pipe.xdel(stream, *entry_ids)
             pipe.hdel(enqueued, job.batch_id)
+            pipe.delete(keys.native_backlog(self.name, job.batch_id))
             await pipe.execute()
         batch_keys = (keys.native_meta(job.batch_id), keys.native_results(job.batch_id))
         await self._redis.delete(*batch_keys, keys.native_attempts(job.batch_id))
@@ -143,8 +156,9 @@ class NativeProvider:
 
     async def run(self, stop: asyncio.Event) -> None:
         limit = AdaptiveLimit(self._settings.max_concurrency)
-        limiter = RateLimiter(self._redis, self.name, self._settings, self._tuning.rate_safety)
-        runner = LineRunner(self._settings, self._tuning, self._ledger, limiter, limit, self._upstream)
+        safety, correct = self._tuning.rate_safety, self._ledger.correct_tokens
+        limiter = RateLimiter(self._redis, self.name, self._settings, safety, correct)
+        runner = LineRunner(self._settings, self._ledger, limiter, limit, self._upstream)
         granter = Granter(self._ledger, limit, self._settings.max_attempts)
         worker = ChunkWorker(
             self._redis, self._blobs, self.name, self._worker_id, runner, granter, self._ledger, limit, self._tuning

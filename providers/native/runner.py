@@ -1,4 +1,8 @@
-"""Running one line: grant an attempt, pace, send, retry what is retryable, record the outcome once."""
+"""Running one line: pace, send, retry what is retryable, record the outcome once.
+
+A 429 or 503 with a Retry-After delays that line, not before its deadline, and cuts the concurrency
+limit; the provider as a whole pauses only when the upstream clearly limits everyone (`UpstreamGate`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from providers.native.ledger import Done, Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter, UpstreamGate
 from providers.native.lines import ChunkLine, error_envelope, failure_line, response_line
 from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
-from providers.native.tuning import NativeTuning
+from providers.retry import RetryPolicy, backoff_seconds
 
 __all__ = ["LineRunner", "Retry", "exhausted_line", "outcome_line"]
 
@@ -51,36 +55,36 @@ class LineRunner:
     def __init__(
         self,
         settings: ProviderSettings,
-        tuning: NativeTuning,
         ledger: Ledger,
         limiter: RateLimiter,
         limit: AdaptiveLimit,
         upstream: Upstream,
     ) -> None:
+        self._policy = RetryPolicy.of(settings)
         self._max_attempts = settings.max_attempts
-        self._tuning = tuning
         self._ledger = ledger
         self._limiter = limiter
         self._limit = limit
         self._upstream = upstream
         self.gate = UpstreamGate()
         self._paced = limiter.enabled  # fixed by the settings
-        self._tpm_key = limiter.tpm_key
 
     async def step(self, batch_id: str, endpoint: str, line: ChunkLine, granted: int, done: Done) -> Retry | None:
         """Send `line` under attempt number `granted` (already counted by RESERVE). Returns when to try
         again (the caller's business, so a line in backoff holds no worker), or None once the line needs
         nothing more: then `done` is told when its outcome is in Redis."""
-        limit = self._limit
+        limit, gate = self._limit, self.gate
         await limit.acquire()
+        reserved = 0  # TPM tokens this attempt holds on the shared schedule
         try:
-            if self._paced or self.gate.engaged:  # kept off the hot path (one coroutine frame less)
-                await self._pace(line.tokens)
-            attempt = await self._upstream.send(endpoint, bytes(line.body))
-            if type(attempt) is Delivered and attempt.status < 300 and attempt.json_ok and self._tpm_key is None:
+            if self._paced or gate.engaged:  # kept off the hot path (one coroutine frame less)
+                reserved = await self._pace(line.tokens)
+            attempt = await self._send(endpoint, line, reserved)
+            gate.answered += 1
+            if type(attempt) is Delivered and attempt.status < 300 and attempt.json_ok and not reserved:
                 limit.on_success()  # _observe's whole work for a good answer when TPM is off (the common case)
-            elif type(attempt) is Delivered:
-                self._observe(attempt, line.tokens)
+            else:
+                self._observe(attempt, reserved)
         finally:
             limit.release()
         if not _retryable(attempt) or granted >= self._max_attempts:
@@ -88,28 +92,45 @@ class LineRunner:
             self._ledger.record(batch_id, line.custom_id, text, ok=ok, done=done)
             return None
         await self._ledger.release(batch_id)
-        return Retry(self._backoff(granted, attempt), attempt)
+        return Retry(self._delay(granted, attempt), attempt)
 
-    async def _pace(self, tokens: int) -> None:
+    async def _pace(self, tokens: int) -> int:
+        """Wait for a provider-wide pause and for this line's rate slot; return the TPM tokens reserved."""
         await self.gate.wait()
-        await self._limiter.acquire(tokens)  # at once when RPM/TPM are off
-        await self.gate.wait()  # a 429 may have arrived while this line waited for its rate slot
+        reserved = self._limiter.reserved(tokens)
+        await self._limiter.acquire(reserved)  # at once when RPM/TPM are off
+        try:
+            await self.gate.wait()  # a burst of 429s may have paused the provider while this line waited
+        except BaseException:
+            self._limiter.settle(reserved, 0)
+            raise
+        return reserved
 
-    def _observe(self, attempt: Delivered, estimate: int) -> None:
-        if attempt.status == 429 or attempt.status == 503:
+    async def _send(self, endpoint: str, line: ChunkLine, reserved: int) -> Attempt:
+        try:
+            return await self._upstream.send(endpoint, bytes(line.body))
+        except BaseException:  # cancelled mid-request (shutdown, a cancelled batch): nothing was used
+            self._limiter.settle(reserved, 0)
+            raise
+
+    def _observe(self, attempt: Attempt, reserved: int) -> None:
+        if type(attempt) is not Delivered:  # a timeout or a broken connection used no tokens
+            self._limiter.settle(reserved, 0)
+            return
+        status = attempt.status
+        if status == 429 or status == 503:
             self._limit.on_overload()
-        elif attempt.status < 300:
+            self.gate.overloaded(attempt.retry_after, attempt.quota_spent)
+        elif status < 300:
             self._limit.on_success()
-        if attempt.retry_after is not None and attempt.retryable:
-            self.gate.push(attempt.retry_after)
-        tpm_key = self._tpm_key
-        if tpm_key is not None and attempt.total_tokens and attempt.total_tokens != estimate:
-            # Queued with the next bookkeeping round trip; the line does not wait for it.
-            self._ledger.correct_tokens(tpm_key, self._limiter.correction(attempt.total_tokens, estimate))
+        if status < 300:  # what a 2xx used, when it says; it may not, and then the reservation stands
+            self._limiter.settle(reserved, attempt.total_tokens or None)
+        else:
+            self._limiter.settle(reserved, 0)
 
-    def _backoff(self, granted: int, attempt: Attempt) -> float:
-        base: float = min(self._tuning.backoff_cap_seconds, self._tuning.backoff_base_seconds * 2 ** (granted - 1))
-        delay = base * random.uniform(0.5, 1.0)
-        if isinstance(attempt, Delivered) and attempt.retry_after is not None:
+    def _delay(self, granted: int, attempt: Attempt) -> float:
+        """Backoff before the next attempt of this line; never before the Retry-After it was given."""
+        delay = backoff_seconds(self._policy, granted)
+        if type(attempt) is Delivered and attempt.retry_after is not None:
             delay = max(delay, attempt.retry_after)
         return delay

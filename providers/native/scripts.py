@@ -8,7 +8,7 @@ from redis.exceptions import NoScriptError
 
 from accounting.redis_types import RedisClient
 
-__all__ = ["CLOSE", "CORRECT", "ENQUEUE", "RATE", "RECORD", "RESERVE", "Script", "pack"]
+__all__ = ["CLOSE", "CORRECT", "ENQUEUE", "LOSE", "NEXT", "RATE", "RECORD", "RESERVE", "Script", "pack"]
 
 
 class Script:
@@ -28,25 +28,63 @@ def pack(fields: list[bytes]) -> bytes:
     return b"".join([b"%d:%b" % (len(field), field) for field in fields])
 
 
-# Invariant: a batch's chunks are on the stream exactly once (all XADDs and the marker in one atomic step).
-# KEYS: stream, enqueued. ARGV: batch_id, endpoint, chunk key 0, chunk key 1, ...
+# Invariant: a batch's chunks are enqueued exactly once (all XADDs, the backlog and the marker in one atomic
+# step). Only the first `window` chunks go on the stream; the rest wait in the batch's backlog and each
+# finished chunk brings the next (NEXT), so batches take turns at chunk granularity: a small batch created
+# behind a big one waits for at most `window` of its chunks, not for all of them.
+# KEYS: stream, enqueued, backlog. ARGV: batch_id, endpoint, window, then chunk key and line count, per chunk.
 # The marker holds the entry ids (comma-joined), so cleanup can delete them.
 ENQUEUE = Script("""
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
-local ids = {}
-for i = 3, #ARGV do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'batch_id', ARGV[1], 'endpoint', ARGV[2], 'key', ARGV[i])
+local ids, window = {}, tonumber(ARGV[3])
+for i = 4, #ARGV, 2 do
+  if #ids < window then
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'batch_id', ARGV[1], 'endpoint', ARGV[2], 'key', ARGV[i],
+                               'lines', ARGV[i + 1])
+  else
+    redis.call('RPUSH', KEYS[3], ARGV[i], ARGV[i + 1])
+  end
 end
 redis.call('HSET', KEYS[2], ARGV[1], table.concat(ids, ','))
 return 1
 """)
 
+# Invariant: a chunk entry is acknowledged once, and only that first acknowledgement puts the batch's next
+# backlog chunk on the stream (so a retried round trip or a second worker's ack adds nothing); nothing is
+# added for a batch already cleaned up (marker gone). KEYS: stream, enqueued, backlog. ARGV: group, entry id,
+# batch_id, endpoint. Returns 1 if a chunk was added.
+NEXT = Script("""
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+local ids = redis.call('HGET', KEYS[2], ARGV[3])
+if not ids then
+  redis.call('DEL', KEYS[3])
+  return 0
+end
+local key = redis.call('LPOP', KEYS[3])
+if not key then return 0 end
+local lines = redis.call('LPOP', KEYS[3])
+local id = redis.call('XADD', KEYS[1], '*', 'batch_id', ARGV[3], 'endpoint', ARGV[4], 'key', key, 'lines', lines)
+redis.call('HSET', KEYS[2], ARGV[3], ids == '' and id or (ids .. ',' .. id))
+return 1
+""")
+
 # Invariant: a batch is closed once, with one outcome; the counters returned are final (RECORD writes
-# nothing into a closed batch). KEYS: meta. ARGV: outcome. Returns closed, total, completed, failed.
+# nothing into a closed batch). KEYS: meta. ARGV: outcome. Returns closed, total, completed, failed, lost.
 CLOSE = Script("""
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSETNX', KEYS[1], 'closed', ARGV[1])
-return redis.call('HMGET', KEYS[1], 'closed', 'total', 'completed', 'failed')
+return redis.call('HMGET', KEYS[1], 'closed', 'total', 'completed', 'failed', 'lost')
+""")
+
+# Invariant: the lines of a chunk whose stored file cannot be read are counted lost once per stream entry,
+# and never into a closed or cleaned-up batch; poll() then treats them as finished (they have no result,
+# so the gateway reports each in the error file). KEYS: meta. ARGV: entry id, line count. Returns 1 if counted.
+LOSE = Script("""
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
+if redis.call('HSETNX', KEYS[1], 'lost:' .. ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'lost', ARGV[2])
+return 1
 """)
 
 # Many lines go in one argument, as length-prefixed fields ("<bytes>:<field>", repeated): one argument

@@ -14,17 +14,18 @@ part of an error message (messages name the failure kind, not the request).
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import time
 from collections.abc import Mapping
 
 import aiohttp
 import msgspec
 import yarl
 
+from providers.retry import is_retryable_status, retry_after_seconds
+
 __all__ = ["Attempt", "Delivered", "Undelivered", "Upstream", "join_url"]
 
-RETRYABLE_STATUS = frozenset({408, 409, 429})
+# OpenAI-style rate-limit headers: "0" left means the quota itself is spent, for every line of the provider.
+_REMAINING = ("x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens")
 
 
 class Delivered(msgspec.Struct, frozen=True, tag="delivered", gc=False):  # no cycles possible (see lines.py)
@@ -33,13 +34,14 @@ class Delivered(msgspec.Struct, frozen=True, tag="delivered", gc=False):  # no c
     status: int
     request_id: str | None
     body: bytes
-    retry_after: float | None  # seconds, from Retry-After / retry-after-ms
+    retry_after: float | None  # seconds, from Retry-After / retry-after-ms, capped by the provider's setting
     json_ok: bool  # the body is a JSON object (a 2xx without one is malformed)
     total_tokens: int
+    quota_spent: bool = False  # the rate-limit headers say no request or token is left for anyone
 
     @property
     def retryable(self) -> bool:
-        return self.status in RETRYABLE_STATUS or self.status >= 500 or (self.status < 300 and not self.json_ok)
+        return is_retryable_status(self.status) or (self.status < 300 and not self.json_ok)
 
 
 class Undelivered(msgspec.Struct, frozen=True, tag="undelivered", gc=False):
@@ -71,22 +73,8 @@ def join_url(base_url: str, endpoint: str) -> str:
     return base + endpoint
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
+def _quota_spent(headers: Mapping[str, str]) -> bool:
+    return any(headers.get(name, "").strip() == "0" for name in _REMAINING)
 
 
 def _inspect(body: bytes) -> tuple[bool, int]:
@@ -100,8 +88,11 @@ def _inspect(body: bytes) -> tuple[bool, int]:
 class Upstream:
     """One long-lived aiohttp session for one upstream; created on first use (it needs a running loop)."""
 
-    def __init__(self, base_url: str, api_key: str | None, max_connections: int, timeout_seconds: float) -> None:
+    def __init__(
+        self, base_url: str, api_key: str | None, max_connections: int, timeout_seconds: float, max_wait: float
+    ) -> None:
         self._base_url = base_url
+        self._max_wait = max_wait  # the longest Retry-After honoured
         self._headers = {"Content-Type": "application/json"}
         self._secret = api_key.encode() if api_key else None
         if api_key:
@@ -134,9 +125,11 @@ class Upstream:
                     # An upstream may echo the key it was sent; error bodies go into the tenant's error file.
                     raw = raw.replace(self._secret, b"<redacted>")
                 json_ok, tokens = _inspect(raw)
-                # Retry-After only matters on an answer we may retry; a good 2xx skips the header lookups.
-                wait = None if json_ok and status < 300 else _retry_after(headers)
-                return Delivered(status, headers.get("x-request-id"), raw, wait, json_ok, tokens)
+                request_id = headers.get("x-request-id")
+                if json_ok and status < 300:  # the common case skips the lookups that matter only for a retry
+                    return Delivered(status, request_id, raw, None, json_ok, tokens)
+                wait = retry_after_seconds(headers, self._max_wait)
+                return Delivered(status, request_id, raw, wait, json_ok, tokens, _quota_spent(headers))
         except TimeoutError:
             return Undelivered("request_timeout", "The upstream did not answer within the request timeout.")
         except aiohttp.ClientError as exc:

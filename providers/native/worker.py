@@ -31,6 +31,7 @@ from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
 from providers.native.pending import Chunk
 from providers.native.runner import LineRunner
+from providers.native.scripts import LOSE, NEXT
 from providers.native.tuning import NativeTuning
 
 __all__ = ["ChunkWorker"]
@@ -56,6 +57,7 @@ class ChunkWorker:
     ) -> None:
         self._redis = redis
         self._blobs = blobs
+        self._provider = provider
         self._stream = keys.native_stream(provider)
         self._consumer = consumer
         self._runner = runner
@@ -135,23 +137,47 @@ class ChunkWorker:
                 raise
 
     async def _run_chunk(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        batch_id = fields[b"batch_id"].decode()
         try:
-            data = b"".join([part async for part in self._blobs.open_read(fields[b"key"].decode())])
-        except FileNotFoundError:
-            data = b""  # the batch was cleaned up; nothing left to run
-        lines = _chunk_decoder.decode_lines(data)
-        chunk = Chunk(fields[b"batch_id"].decode(), fields[b"endpoint"].decode(), len(lines))
-        try:
-            self._granter.add_chunk(chunk, lines)
-            if lines:
-                await chunk.done
-            await self._ack(entry_id)
+            lines = await self._read_chunk(fields[b"key"].decode())
+            if lines is None:
+                await self._lose(entry_id, batch_id, fields)
+            else:
+                chunk = Chunk(batch_id, fields[b"endpoint"].decode(), len(lines))
+                self._granter.add_chunk(chunk, lines)
+                if lines:
+                    await chunk.done
+            await self._ack(entry_id, batch_id, fields[b"endpoint"].decode())
         except Exception as exc:  # not acknowledged: the entry stays pending and is reclaimed later
             # Off the per-line path: at most one line per failed chunk. No message text: it could quote a line.
             error = type(exc).__name__
-            _log.warning("native_chunk_failed", entry=entry_id.decode(), batch_id=chunk.batch_id, error=error)
+            _log.warning("native_chunk_failed", entry=entry_id.decode(), batch_id=batch_id, error=error)
         finally:
             self._active.pop(entry_id, None)
+
+    async def _read_chunk(self, key: str) -> list[ChunkLine] | None:
+        """The chunk's lines; None once its stored file failed to read `chunk_read_attempts` times. Storage
+        raises its own errors (a missing object, an outage, a corrupt file alike), so any failure is retried
+        a bounded number of times, then given up."""
+        delay = self._tuning.chunk_read_backoff_seconds
+        for attempt in range(1, self._tuning.chunk_read_attempts + 1):
+            try:
+                data = b"".join([part async for part in self._blobs.open_read(key)])
+                return _chunk_decoder.decode_lines(data)
+            except Exception as exc:  # whatever the store raises; retried, then the lines end
+                _log.warning("native_chunk_unreadable", key=key, attempt=attempt, error=type(exc).__name__)
+            if attempt < self._tuning.chunk_read_attempts:
+                await asyncio.sleep(delay)
+                delay *= 2
+        return None
+
+    async def _lose(self, entry_id: bytes, batch_id: str, fields: dict[bytes, bytes]) -> None:
+        """Count an unreadable chunk's lines as finished without a result, so its batch can end (the gateway
+        writes each such line into the error file). Nothing is counted for a batch that is gone or closed."""
+        lines = int(fields.get(b"lines", b"0"))
+        counted = await LOSE(self._redis, [keys.native_meta(batch_id)], [entry_id.decode(), lines])
+        if counted:
+            _log.error("native_chunk_lost", entry=entry_id.decode(), batch_id=batch_id, lines=lines)
 
     async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
@@ -176,13 +202,16 @@ class ChunkWorker:
         await self._ledger.release(chunk.batch_id)
         chunk.line_done(None)
 
-    async def _ack(self, entry_id: bytes) -> None:
+    async def _ack(self, entry_id: bytes, batch_id: str, endpoint: str) -> None:
+        """Acknowledge a finished chunk and put its batch's next chunk on the stream (scripts.NEXT)."""
+        script_keys = [
+            self._stream,
+            keys.native_enqueued(self._provider),
+            keys.native_backlog(self._provider, batch_id),
+        ]
         while True:
             try:
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.xack(self._stream, keys.NATIVE_GROUP, entry_id)
-                pipe.xdel(self._stream, entry_id)
-                await pipe.execute()
+                await NEXT(self._redis, script_keys, [keys.NATIVE_GROUP, entry_id.decode(), batch_id, endpoint])
                 return
             except _REDIS_DOWN:
                 await asyncio.sleep(0.2)

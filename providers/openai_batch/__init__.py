@@ -5,7 +5,7 @@ from __future__ import annotations
 from providers.base import BlobStore, Provider, UpstreamObserver
 from providers.config import ProviderSettings
 from providers.openai_batch.provider import OpenAIBatchProvider
-from providers.openai_batch.retry import RetryPolicy
+from providers.retry import RetryPolicy
 
 __all__ = ["OpenAIBatchProvider", "RetryPolicy", "build"]
 

@@ -20,7 +20,7 @@ from providers.base import ProviderError, UpstreamObserver, outcome_of_status
 from providers.config import ProviderSettings
 from providers.openai_batch.auth import HostBearer
 from providers.openai_batch.limiter import RateLimiter
-from providers.openai_batch.retry import RETRYABLE_STATUSES, RetryPolicy, backoff_delay, server_delay
+from providers.retry import RetryPolicy, backoff_seconds, is_retryable_status, retry_after_seconds
 
 __all__ = ["TIMEOUT_CALL", "Upstream"]
 
@@ -99,13 +99,13 @@ class Upstream:
             except httpx.TransportError as exc:  # timeouts, refused and reset connections
                 timed_out = isinstance(exc, httpx.TimeoutException)
                 self._record("timeout" if timed_out else "connection_error", started)
-                problem, delay = type(exc).__name__, backoff_delay(self.policy, attempt)
+                problem, delay = type(exc).__name__, backoff_seconds(self.policy, attempt)
             else:
                 self._record(outcome_of_status(response.status_code), started)
                 if response.status_code < 400:
                     return response
                 problem, delay = await self._classify(response, attempt)
-            if attempt == limit or delay > self.policy.max_server_delay:
+            if attempt == limit:
                 break
             _log.info("upstream_retry", provider=self.name, path=path, problem=problem, delay=round(delay, 3))
             await asyncio.sleep(delay)
@@ -122,13 +122,13 @@ class Upstream:
         status = response.status_code
         if status in (401, 403):
             raise self.auth_error(f"the upstream rejected the API key (HTTP {status})")
-        if status not in RETRYABLE_STATUSES:
+        if not is_retryable_status(status):
             detail = self._message(response.content)
             raise ProviderError(
                 f"provider {self.name!r}: HTTP {status}: {detail}", retryable=False, code="provider_rejected"
             )
-        asked = server_delay(response)
-        return f"HTTP {status}", asked if asked is not None else backoff_delay(self.policy, attempt)
+        asked = retry_after_seconds(response.headers, self.policy.max_retry_after)
+        return f"HTTP {status}", asked if asked is not None else backoff_seconds(self.policy, attempt)
 
     def _message(self, body: bytes) -> str:
         try:

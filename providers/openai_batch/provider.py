@@ -15,9 +15,9 @@ from providers.openai_batch.aggregate import apply_view, outcome
 from providers.openai_batch.api import UpstreamApi
 from providers.openai_batch.client import TIMEOUT_CALL, Upstream
 from providers.openai_batch.lines import plan_shards, rewriter, shard_lines
-from providers.openai_batch.retry import RetryPolicy
 from providers.openai_batch.state import Shard, State, decode_state, encode_state
 from providers.openai_batch.submit import start_shards, unstarted
+from providers.retry import RetryPolicy
 
 __all__ = ["OpenAIBatchProvider"]
 
@@ -46,7 +46,7 @@ class OpenAIBatchProvider:
         self._own_client = client is None
         limits = httpx.Limits(max_connections=settings.max_concurrency, max_keepalive_connections=16)
         self._client = client or httpx.AsyncClient(timeout=TIMEOUT_CALL, limits=limits, follow_redirects=False)
-        policy = retry or RetryPolicy(attempts=settings.max_attempts)
+        policy = retry or RetryPolicy.of(settings)
         self._api = UpstreamApi(Upstream(name, settings, api_key, self._client, policy, observe))
 
     def __repr__(self) -> str:

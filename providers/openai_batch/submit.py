@@ -29,9 +29,9 @@ from providers.base import BatchJob, BlobStore, ProviderError
 from providers.fencing import LeaseLostError, check_lease, save_state
 from providers.openai_batch.api import UpstreamApi
 from providers.openai_batch.lines import Rewrite, shard_chunks
-from providers.openai_batch.retry import backoff_delay
 from providers.openai_batch.state import Shard, State, encode_state
 from providers.openai_batch.wire import BatchView, FileView
+from providers.retry import backoff_seconds
 
 __all__ = ["LOOKBACK_SECONDS", "filename", "find_batches", "start_shards", "unstarted"]
 
@@ -117,7 +117,7 @@ async def _drop_if_duplicate(api: UpstreamApi, job: BatchJob, shard: int, upstre
                              kept_upstream_batch_id=others[0].id)  # fmt: skip
                 return
             if attempt < policy.attempts:
-                await asyncio.sleep(backoff_delay(policy, attempt))
+                await asyncio.sleep(backoff_seconds(policy, attempt))
     except ProviderError as exc:
         _log.warning("orphan_cancel_failed", batch_id=job.batch_id, shard=shard, upstream_batch_id=upstream_id,
                      error=str(exc))  # fmt: skip
@@ -157,7 +157,7 @@ async def _create(api: UpstreamApi, job: BatchJob, shard: Shard, meta: dict[str,
         except ProviderError as exc:
             if not exc.retryable or attempt == policy.attempts:
                 raise
-        await asyncio.sleep(backoff_delay(policy, attempt))
+        await asyncio.sleep(backoff_seconds(policy, attempt))
         committed = (await find_batches(api, job)).get(shard.index)
         if committed is not None:
             return committed

@@ -22,10 +22,10 @@ from tests.support.blobs import DirBlobs
 
 async def _main(args: argparse.Namespace) -> None:
     settings = ProviderSettings(
-        kind="native", base_url=args.base_url, max_concurrency=args.concurrency, max_attempts=args.max_attempts
-    )
-    tuning = NativeTuning(chunk_lines=50, claim_idle_seconds=args.claim_idle, backoff_base_seconds=0.02,
-                          backoff_cap_seconds=0.2, shutdown_grace_seconds=1.0)  # fmt: skip
+        kind="native", base_url=args.base_url, max_concurrency=args.concurrency, max_attempts=args.max_attempts,
+        retry_base_seconds=0.02, retry_max_seconds=0.2,
+    )  # fmt: skip
+    tuning = NativeTuning(chunk_lines=50, claim_idle_seconds=args.claim_idle, shutdown_grace_seconds=1.0)
     redis = aioredis.Redis.from_url(args.redis_url)
     provider = NativeProvider("local", settings, redis, DirBlobs(Path(args.blobs)), "sk-x", worker_id=args.worker_id,
                               tuning=tuning)  # fmt: skip

@@ -3,12 +3,16 @@
 Serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses (usage in the Responses
 shape, with cached and reasoning tokens) and /v1/moderations (no usage, unless `moderation_usage` is
 set) with deterministic usage. Knobs: latency, a server-side RPM limit over a sliding window (429 +
-Retry-After), and per-request faults keyed by the request's *marker* (the last message content, the
-prompt, the input string, or the last input item's text): `"429"`, `"500"`, `"503"`, `"400"`,
-`"echo401"` (quotes the key back), `"text502"` (a non-JSON error body), `"hang"` (no answer),
-`"malformed"` (200 with a non-JSON body), `"ok"`. While a Retry-After it issued is running, every
-request gets another 429, and is recorded as early. Every request is recorded
-(arrival time, headers, body, status, usage).
+Retry-After), random fault rates (`fault_rates`, e.g. 5% "429" and 2% "500", seeded), and per-request
+faults keyed by the request's *marker* (the last message content, the prompt, the input string, or the
+last input item's text): `"429"`, `"429quota"`, `"500"`, `"503"`, `"400"`, `"echo401"` (quotes the key
+back), `"text502"` (a non-JSON error body), `"hang"` (no answer), `"malformed"` (200 with a non-JSON
+body), `"ok"`. Every request is recorded (arrival time, headers, body, status, usage).
+
+Two kinds of 429: a `"429"` (marker or random) limits that one request — its Retry-After binds only a
+request with the same marker, which is recorded as early if it comes back before the deadline; the RPM
+limit and `"429quota"` limit everyone — they answer with `x-ratelimit-remaining-requests: 0`, and while
+their Retry-After runs every request gets another 429 and is recorded as early.
 
 In-process: `with RealtimeUpstream() as upstream: ...` runs the server on its own loop in a thread.
 Out of process (benchmarks, kill tests): `python -m tests.support.realtime_upstream --port N`; then
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import random
 import threading
 import time
 from typing import Any
@@ -97,9 +102,12 @@ class RealtimeUpstream:
         self.hang_seconds = 30.0
         self.moderation_usage = False  # moderations report no usage, as OpenAI's do, unless this is set
         self.faults: dict[str, list[str]] = {}  # marker -> faults for its next requests, in order
+        self.fault_rates: dict[str, float] = {}  # fault -> share of the requests without a marker fault
         self.requests: list[Received] = []
         self._arrivals: collections.deque[float] = collections.deque()
-        self._not_before = 0.0
+        self._not_before = 0.0  # global: the RPM limit's and "429quota"'s Retry-After
+        self._line_not_before: dict[str, float] = {}  # per marker: a "429"'s Retry-After
+        self._random = random.Random(7)
         self._lock = threading.Lock()
         self._server = ThreadedServer(self.app, self.port, "realtime upstream simulator")
 
@@ -117,7 +125,14 @@ class RealtimeUpstream:
     def _next_fault(self, marker: str) -> str:
         with self._lock:
             queue = self.faults.get(marker)
-            return queue.pop(0) if queue else "ok"
+            if queue:
+                return queue.pop(0)
+        draw = self._random.random()
+        for fault, rate in self.fault_rates.items():
+            if draw < rate:
+                return fault
+            draw -= rate
+        return "ok"
 
     def _throttled(self, now: float) -> float | None:
         """Seconds to tell a request over the RPM limit to wait, or None when it is within the limit."""
@@ -134,10 +149,12 @@ class RealtimeUpstream:
         now = time.time()
         body = msgspec.json.decode(await request.read())
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith(("x-", "authorization"))}
-        record = Received(now, request.path, headers, body, 200, early=now < self._not_before)
+        marker = marker_of(body)
+        early = now < self._not_before or now < self._line_not_before.get(marker, 0.0)
+        record = Received(now, request.path, headers, body, 200, early=early)
         self.requests.append(record)
-        wait = self._not_before - now if record.early else self._throttled(now)
-        fault = "429" if wait is not None else self._next_fault(marker_of(body))
+        wait = self._not_before - now if now < self._not_before else self._throttled(now)
+        fault = "429quota" if wait is not None else self._next_fault(marker)
         if self.latency:
             await asyncio.sleep(self.latency)
         return await self._respond(request.path, record, fault, wait)
@@ -145,9 +162,13 @@ class RealtimeUpstream:
     async def _respond(self, path: str, record: Received, fault: str, wait: float | None) -> web.StreamResponse:
         n = len(self.requests)
         hdrs = {"x-request-id": f"req_sim_{n}"}
-        if fault == "429":
+        if fault in ("429", "429quota"):
             wait = self.retry_after if wait is None else wait
-            self._not_before = max(self._not_before, time.time() + wait)
+            if fault == "429quota":
+                self._not_before = max(self._not_before, time.time() + wait)
+                hdrs["x-ratelimit-remaining-requests"] = "0"
+            else:
+                self._line_not_before[marker_of(record.body)] = time.time() + wait
             hdrs["retry-after-ms"] = str(int(wait * 1000) + 1)
             return self._json(record, 429, {"error": {"message": "Rate limit", "type": "rate_limit", "param": None,
                                                        "code": "rate_limit_exceeded"}}, hdrs)  # fmt: skip
@@ -178,7 +199,15 @@ class RealtimeUpstream:
     async def _stats(self, _: web.Request) -> web.Response:
         statuses = collections.Counter(str(r.status) for r in self.requests)
         arrivals = [r.at for r in self.requests]
-        return web.json_response({"count": len(self.requests), "statuses": statuses, "arrivals": arrivals})
+        sends = collections.Counter(marker_of(r.body) for r in self.requests)
+        stats = {
+            "count": len(self.requests),
+            "statuses": statuses,
+            "arrivals": arrivals,
+            "early": sum(1 for r in self.requests if r.early),
+            "most_sends": max(sends.values(), default=0),
+        }
+        return web.json_response(stats)
 
     # In-process lifecycle: the server runs on its own loop in a daemon thread.
     def start(self) -> RealtimeUpstream:
@@ -200,8 +229,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--rpm", type=int, default=None)
+    parser.add_argument("--fail-429", type=float, default=0.0, help="share of requests answered 429 (per line)")
+    parser.add_argument("--fail-500", type=float, default=0.0, help="share of requests answered 500")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="seconds told on 429")
     args = parser.parse_args()
     upstream = RealtimeUpstream(args.port, latency=args.latency, rpm=args.rpm)
+    upstream.retry_after = args.retry_after
+    upstream.fault_rates = {"429": args.fail_429, "500": args.fail_500}
     web.run_app(upstream.app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

@@ -49,9 +49,10 @@ def _ledger() -> list[str]:  # every accounting script (settle, budget, reserve,
     return group
 
 
-def _native_provider(provider: str) -> list[str]:  # ENQUEUE (stream + marker), RATE (both limits)
+def _native_provider(provider: str) -> list[str]:  # ENQUEUE/NEXT (stream, marker, backlogs), RATE (both limits)
     rates = [prov.native_rate(provider, kind) for kind in ("rpm", "tpm")]
-    return [prov.native_stream(provider), prov.native_enqueued(provider), *rates]
+    backlogs = [prov.native_backlog(provider, batch_id) for batch_id in IDS]
+    return [prov.native_stream(provider), prov.native_enqueued(provider), *rates, *backlogs]
 
 
 GROUPS: list[tuple[str, list[str]]] = [

@@ -86,3 +86,13 @@ def test_defaults_route_deepseek_and_deepinfra() -> None:
     assert route is not None
     assert route.provider == "deepseek"
     assert settings.route_for("gpt-unknown") is None
+
+
+def test_max_output_tokens_is_the_models_cap(tmp_path: Path) -> None:
+    capped = VALID.replace('upstream_model = "meta/llama"', 'upstream_model = "meta/llama"\nmax_output_tokens = 8192')
+    settings = load_settings(write(tmp_path, capped), environ={})
+    assert settings.max_output_tokens("llama") == 8192
+    assert settings.max_output_tokens("other") is None
+    assert load_settings(write(tmp_path, VALID), environ={}).max_output_tokens("llama") is None
+    with pytest.raises(ConfigError, match="max_output_tokens"):
+        load_settings(write(tmp_path, capped.replace("= 8192", "= 0")), environ={})

@@ -81,6 +81,16 @@ def test_config_checks_that_a_route_serves_the_model_for_the_endpoint(tmp_path: 
     assert "model_not_found" in result.output
 
 
+def test_config_applies_the_models_max_output_tokens(tmp_path: Path) -> None:
+    config = tmp_path / "capped.toml"
+    config.write_text(CONFIG + "max_output_tokens = 100\n")
+    lines = jsonl(request(CHAT, "a", model="deepseek-chat"), request(CHAT, "b", model="deepseek-chat", max_tokens=101))
+    result = _invoke(str(_file(tmp_path, lines)), "--endpoint", CHAT, "--config", str(config), "--json")
+    assert result.exit_code == 1
+    (error,) = msgspec.json.decode(result.output)["errors"]
+    assert (error["code"], error["line"], error["param"]) == ("max_tokens_too_large", 2, "body.max_tokens")
+
+
 @pytest.mark.parametrize(
     "args",
     [

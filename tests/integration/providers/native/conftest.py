@@ -14,8 +14,6 @@ from tests.support.realtime_upstream import RealtimeUpstream
 FAST = NativeTuning(
     chunk_lines=50,
     claim_idle_seconds=2.0,
-    backoff_base_seconds=0.02,
-    backoff_cap_seconds=0.2,
     cancel_grace_seconds=1.0,
     shutdown_grace_seconds=2.0,
 )
@@ -33,7 +31,10 @@ def blobs(tmp_path: Path) -> DirBlobs:
 
 
 def settings_for(upstream: RealtimeUpstream, **overrides: object) -> ProviderSettings:
-    values: dict[str, object] = {"kind": "native", "base_url": upstream.base_url, "max_concurrency": 16}
+    values: dict[str, object] = {
+        "kind": "native", "base_url": upstream.base_url, "max_concurrency": 16,
+        "retry_base_seconds": 0.02, "retry_max_seconds": 0.2,
+    }  # fmt: skip
     return ProviderSettings(**(values | overrides))  # type: ignore[arg-type]
 
 

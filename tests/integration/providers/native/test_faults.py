@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from tests.integration.providers.native.helpers import (
@@ -48,11 +49,27 @@ async def test_retry_rules_and_error_line_shapes(make_provider, blobs: DirBlobs,
     assert requests_before_deadline(upstream) == []
 
 
-async def test_retry_after_is_honoured_by_every_line(
-    make_provider, blobs: DirBlobs, upstream: RealtimeUpstream
-) -> None:
+async def test_a_lone_429_delays_only_its_own_line(make_provider, blobs: DirBlobs, upstream: RealtimeUpstream) -> None:
+    upstream.retry_after = 0.5
+    upstream.faults = {f"line-{i}": ["429"] for i in range(0, 200, 40)}
+    upstream.latency = 0.01
+    provider = make_provider(max_concurrency=8)
+    job = await make_job(blobs, 200)
+    state = await provider.submit(job)
+    async with running(provider):
+        finished = await poll_until_finished(provider, job, state)
+    assert finished.progress.completed == 200
+    told = [r for r in upstream.requests if r.status == 429]
+    assert len(told) == 5
+    assert [r for r in upstream.requests if r.early] == []  # no line came back before its own deadline
+    first = min(r.at for r in told)
+    # The other lines went on meanwhile: a provider-wide pause would have left this window empty.
+    assert sum(1 for r in upstream.requests if first + 0.05 < r.at < first + 0.45) >= 10
+
+
+async def test_a_spent_quota_pauses_every_line(make_provider, blobs: DirBlobs, upstream: RealtimeUpstream) -> None:
     upstream.retry_after = 0.25
-    upstream.faults = {f"line-{i}": ["429"] for i in range(0, 60, 12)}
+    upstream.faults = {f"line-{i}": ["429quota"] for i in range(0, 60, 12)}
     provider = make_provider(max_concurrency=32)
     job = await make_job(blobs, 60)
     state = await provider.submit(job)
@@ -62,6 +79,21 @@ async def test_retry_after_is_honoured_by_every_line(
     # Requests already on the wire when a 429 was issued may land a moment after it; none may come later.
     assert sum(1 for r in upstream.requests if r.status == 429) >= 5
     assert requests_before_deadline(upstream) == []
+
+
+async def test_every_pause_is_capped_by_max_retry_after_seconds(
+    make_provider, blobs: DirBlobs, upstream: RealtimeUpstream
+) -> None:
+    upstream.retry_after = 30.0  # asked for far more than the provider's cap
+    upstream.fault_rates = {"429": 0.5}
+    provider = make_provider(max_concurrency=16, max_retry_after_seconds=0.3, max_attempts=20)
+    job = await make_job(blobs, 30)
+    state = await provider.submit(job)
+    started = time.monotonic()
+    async with running(provider):
+        finished = await poll_until_finished(provider, job, state, limit=20)
+    assert finished.progress.completed == 30
+    assert time.monotonic() - started < 15  # the 30 s asked for were capped at 0.3 s per pause
 
 
 async def test_rpm_limit_is_smoothed(make_provider, blobs: DirBlobs, upstream: RealtimeUpstream) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import time
 
 import msgspec
 import pytest
 
 from providers.native.chunks import estimate_tokens
-from providers.native.limits import AdaptiveLimit
+from providers.native.limits import AdaptiveLimit, UpstreamGate
 from providers.native.lines import error_envelope, failure_line, response_line
-from providers.native.transport import Delivered, _retry_after, join_url
+from providers.native.transport import join_url
 
 
 @pytest.mark.parametrize(
@@ -45,24 +44,6 @@ def test_line_shapes() -> None:
     assert (failed["response"], failed["error"]) == (None, {"code": "request_failed", "message": "no"})
 
 
-def test_retry_after_forms() -> None:
-    assert _retry_after({"retry-after-ms": "1500"}) == 1.5
-    assert _retry_after({"retry-after": "2"}) == 2.0
-    date = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 28 <= (_retry_after({"retry-after": date}) or 0) <= 30.5
-    assert _retry_after({"retry-after": "soon"}) is None
-    assert _retry_after({}) is None
-
-
-def test_retryable_statuses() -> None:
-    def status(code: int, json_ok: bool = True) -> bool:
-        return Delivered(code, None, b"", None, json_ok, 0).retryable
-
-    assert [status(c) for c in (408, 409, 429, 500, 503)] == [True] * 5
-    assert [status(c) for c in (200, 400, 401, 404, 422)] == [False] * 5
-    assert status(200, json_ok=False)
-
-
 def test_estimate_tokens() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "x" * 400}], "max_tokens": 50}
     assert 150 <= estimate_tokens(body) <= 160  # ~100 prompt + 50 output
@@ -72,14 +53,54 @@ def test_estimate_tokens() -> None:
     assert estimate_tokens({"input": "abcd" * 10, "max_tokens": 9}, "/v1/moderations") == 10  # no output
 
 
-async def test_aimd_halves_on_overload_and_recovers() -> None:
+async def test_aimd_halves_on_overload_and_grows_by_one_per_window() -> None:
     limit = AdaptiveLimit(64)
     limit.on_overload()
     limit.on_overload()  # within a second: one cut only
     assert limit.limit == 32
-    for _ in range(2000):  # ~ (64^2 - 32^2) / 2 successes: about +1 per window of successes
+    for _ in range(32):  # one window of successes while overloads are recent: about +1
+        limit.on_success()
+    assert 32.5 < limit.limit < 34
+
+
+def test_aimd_keeps_its_floor_and_recovers_fast_once_calm(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    limit = AdaptiveLimit(64)
+    for _ in range(10):  # a long storm: a cut every second
+        limit.on_overload()
+        clock[0] += 1.0
+    assert limit.limit == limit.floor == 8  # never below max_concurrency / 8
+    clock[0] += AdaptiveLimit.RECOVER_SECONDS
+    for _ in range(56):  # calm: +1 per success, so back at the maximum after a few round trips
         limit.on_success()
     assert limit.limit == 64
+
+
+def test_gate_pauses_only_for_a_burst_or_a_spent_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    gate = UpstreamGate()
+
+    def answers(n: int, overloads: int, *, quota: bool = False, wait: float | None = 2.0) -> bool:
+        paused, every = False, n // overloads  # the overloads spread evenly among the answers
+        for i in range(1, n + 1):
+            gate.answered += 1
+            if i % every == 0:
+                paused = gate.overloaded(wait, quota) or paused
+        return paused
+
+    assert not answers(200, 10)  # 5% of answers: each line waits for itself, the provider goes on
+    assert not gate.engaged
+    clock[0] += 1.5
+    assert not answers(7, 7)  # fewer than BURST_MIN in the window
+    clock[0] += 1.5
+    assert answers(16, 8)  # 8 of 16 in one window: the upstream limits everyone
+    assert gate.engaged
+    assert gate._not_before == pytest.approx(clock[0] + 2.0)
+    clock[0] += 3
+    assert answers(1, 1, quota=True, wait=None)  # the headers say the quota is spent: pause at once
+    assert gate._not_before == pytest.approx(clock[0] + UpstreamGate.DEFAULT_PAUSE)
 
 
 async def test_limit_hands_slots_over_in_order_and_survives_cancelled_waiters() -> None:

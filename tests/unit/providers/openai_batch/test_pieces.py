@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
-from email.utils import formatdate
 from pathlib import Path
 
 import httpx
@@ -15,28 +13,7 @@ from providers.base import BatchJob
 from providers.openai_batch.api import split_lines
 from providers.openai_batch.auth import HostBearer
 from providers.openai_batch.lines import plan_shards, rewriter, shard_chunks
-from providers.openai_batch.retry import RetryPolicy, backoff_delay, server_delay
 from tests.support.blobs import DirBlobs
-
-
-def _response(**headers: str) -> httpx.Response:
-    return httpx.Response(429, headers=headers)
-
-
-def test_server_delay_reads_every_form() -> None:
-    assert server_delay(_response(**{"retry-after-ms": "250"})) == 0.25
-    assert server_delay(_response(**{"retry-after": "3"})) == 3.0
-    dated = server_delay(_response(**{"retry-after": formatdate(time.time() + 5, usegmt=True)}))
-    assert dated is not None
-    assert 3 < dated <= 5
-    assert server_delay(_response()) is None
-
-
-def test_backoff_grows_and_is_capped() -> None:
-    policy = RetryPolicy(base_delay=1.0, max_delay=4.0)
-    assert 0.5 <= backoff_delay(policy, 1) <= 1.0
-    assert 2.0 <= backoff_delay(policy, 3) <= 4.0
-    assert 2.0 <= backoff_delay(policy, 10) <= 4.0
 
 
 async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
