@@ -36,4 +36,5 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     max_attempts: PositiveInt = 5
     request_timeout_seconds: PositiveSeconds = 600.0
     # native: a chunk whose worker sent no heartbeat for this long is taken over by another worker.
-    reclaim_idle_seconds: PositiveSeconds = 60.0
+    # (heartbeat every third of it, take-over sweep every half): a SIGKILLed worker's chunks resume in ~1.5x this.
+    reclaim_idle_seconds: PositiveSeconds = 5.0

@@ -13,6 +13,7 @@ from gateway.ids import new_file_id
 from gateway.worker.context import WorkerContext, log
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
 from gateway.worker.results import AssembledFile, Assembly, assemble
+from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
 from providers.base import BatchJob, Finished, Provider
 
@@ -38,13 +39,22 @@ async def _no_lines() -> AsyncIterator[bytes]:
 
 
 async def finish_batch(
-    ctx: WorkerContext, record: BatchRecord, job: BatchJob, provider: Provider | None, outcome: Finished | None
+    ctx: WorkerContext,
+    record: BatchRecord,
+    job: BatchJob,
+    provider: Provider | None,
+    outcome: Finished | None,
+    *,
+    never_ran_code: str | None = None,
 ) -> None:
-    """`outcome` None means the provider cannot be reached any more: every request is reported as not run."""
+    """`outcome` None means the provider cannot be reached any more: every request is reported as not run.
+    `never_ran_code` replaces the status's code for requests without a result (a step that gave up)."""
+    entering("finish")
     if outcome is not None and outcome.outcome == "failed" and record.status is not BatchStatus.CANCELLING:
         await fail_batch(ctx, record, list(outcome.errors), "the provider failed the batch")
         return
     terminal, never_ran = terminal_for(record, outcome)
+    never_ran = never_ran_code or never_ran
     record = await _enter_last_stage(ctx, record, terminal)
     record = await _plan_file_ids(ctx, record)
     lines = provider.fetch_results(job, record.provider_state) if provider and outcome else _no_lines()
