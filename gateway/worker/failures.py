@@ -34,7 +34,7 @@ from providers.base import BatchError, Finished, Progress, ProviderError
 
 __all__ = ["Failure", "classify", "end_batch", "on_step_failure", "retry_deadline"]
 
-FIRST_RETRY_SECONDS = 2.0
+FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 60.0
 CLOSE_MAX_RETRY_SECONDS = 300.0  # a terminal batch's close (settle, clean up) is retried for ever, slowly
 MIN_RETRY_SECONDS = 30.0  # even a batch past its expiry gets this long to get over a blip
@@ -101,8 +101,15 @@ async def on_step_failure(ctx: WorkerContext, claim: Claim, record: BatchRecord,
     )
     try:
         await _retry_or_end(ctx, claim, record, failure, attempt)
-    except Exception as follow_up:  # Redis or storage down too: the lease brings the batch back
-        log.warning("worker_step_failure_not_recorded", batch_id=record.id, error=type(follow_up).__name__)
+    except Exception as follow_up:
+        if classify(follow_up, "end").transient:  # Redis or storage down too: the lease brings the batch back
+            log.warning("worker_step_failure_not_recorded", batch_id=record.id, error=type(follow_up).__name__)
+            return
+        # Ending the batch failed for good (a bug on that path too): the status alone, never a wedge.
+        log.error("worker_end_failed", batch_id=record.id, exc_info=follow_up)
+        with contextlib.suppress(Exception):
+            await _end_bare(ctx, record, BatchError(code="internal_error", message="internal error"))
+            await ctx.reschedule(claim, 0)
 
 
 async def _retry_or_end(ctx: WorkerContext, claim: Claim, record: BatchRecord, failure: Failure, attempt: int) -> None:
@@ -135,6 +142,7 @@ async def end_batch(ctx: WorkerContext, record: BatchRecord, error: BatchError) 
         await _end_bare(ctx, record, error)
         return
     entering("end")
+    await ctx.services.batches.update(record.id, {"errors": (error,)})  # why it ended, whatever results remain
     job = job_for(record, await ctx.services.files.get(record.input_file_id, tenant=record.tenant))
     # The upstream had finished (finalizing): what it produced is the batch's result; else it expires.
     done: Literal["completed", "expired"] = "completed" if record.status is BatchStatus.FINALIZING else "expired"

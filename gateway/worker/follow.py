@@ -88,6 +88,7 @@ async def _advance(
         "provider_state": state,
         "polls": record.polls + 1,
         "attempts": 0,
+        "failing_since": None,
         "request_counts": RequestCounts(total=progress.total, completed=progress.completed, failed=progress.failed),
     }
     return await batches.update(record.id, updates) or record, outcome
