@@ -78,23 +78,35 @@ class _TickCollector(Collector):
 
 
 class RedisOutage:
-    """Turns a stream of failed Redis calls into one `redis_unavailable` and one `redis_recovered` line."""
+    """Turns a stream of failed Redis calls into one `redis_unavailable` and one `redis_recovered` line.
+
+    Recovery is declared after `SETTLE_SECONDS` of calls without a failure: right after a restart, pooled
+    connections to the old server fail once each, and that is still the same outage.
+    """
+
+    SETTLE_SECONDS = 1.0
 
     def __init__(self, component: str) -> None:
         self._component = component
-        self._since: float | None = None
+        self._since: float | None = None  # when the outage began
+        self._first_ok: float | None = None  # the first success since the last failure
 
     @property
     def down(self) -> bool:
         return self._since is not None
 
     def failed(self, exc: BaseException) -> None:
+        self._first_ok = None
         if self._since is None:
             self._since = time.monotonic()
             log.warning("redis_unavailable", component=self._component, error=f"{type(exc).__name__}: {exc}"[:300])
 
     def ok(self) -> None:
-        if self._since is not None:
-            seconds = round(time.monotonic() - self._since, 1)
-            self._since = None
-            log.info("redis_recovered", component=self._component, down_seconds=seconds)
+        if self._since is None:
+            return
+        now = time.monotonic()
+        if self._first_ok is None:
+            self._first_ok = now
+        elif now - self._first_ok >= self.SETTLE_SECONDS:
+            log.info("redis_recovered", component=self._component, down_seconds=round(self._first_ok - self._since, 1))
+            self._since = self._first_ok = None

@@ -32,7 +32,7 @@ PARTIALS_SWEEP_SECONDS = 600.0  # walks the whole storage tree, so less often th
 IDLE_SECONDS = 0.2
 RESYNC_AFTER_SECONDS = 60
 CLAIM_TIMEOUT_SECONDS = 10.0  # a claim that hangs (Redis paused, a partition without resets) counts as failed
-OUTAGE_BACKOFF_CAP_SECONDS = 5.0
+OUTAGE_BACKOFF_CAP_SECONDS = 2.0
 _SWEEP_LIMIT = 500
 _REDIS_DOWN = (RedisError, OSError, TimeoutError)
 

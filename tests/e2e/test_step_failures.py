@@ -23,6 +23,7 @@ from accounting import keys as ledger_keys
 from gateway import keys
 from gateway.settings import ModelRoute, Settings
 from gateway.storage import LocalStorage
+from gateway.worker import failures
 from gateway.worker.providers import ProviderSet
 from providers.base import BatchJob, PollOutcome, ProviderError
 from providers.config import ProviderSettings
@@ -73,7 +74,8 @@ class _SubmitDown(ScriptedProvider):
 
 
 @pytest.fixture
-def serve_with(scripted_settings: Settings) -> Iterator[object]:
+def serve_with(scripted_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    monkeypatch.setattr(failures, "FIRST_RETRY_SECONDS", 0.1)  # the backoff's shape, ten times faster
     servers: list[GatewayServer] = []
 
     def start(provider: ScriptedProvider) -> tuple[GatewayServer, openai.OpenAI]:
@@ -149,7 +151,8 @@ def test_input_deleted_after_validation_fails_at_once_with_input_file_missing(
     started = time.monotonic()
     done = wait_for(sdk, _submit(sdk, ["a", "b", "c"]), TERMINAL, timeout=15)
     assert done.status == "failed"
-    assert done.errors is not None and done.errors.data is not None
+    assert done.errors is not None
+    assert done.errors.data is not None
     assert [e.code for e in done.errors.data] == ["input_file_missing"]
     assert time.monotonic() - started < 10  # no retry: a missing object is permanent
     record = assert_closed(server, redis_server.port, done)
@@ -195,7 +198,8 @@ def test_a_bug_is_tried_three_times_then_the_batch_expires_with_internal_error(
     ids = ["a", "b", "c"]
     done = wait_for(sdk, _submit(sdk, ids), TERMINAL, timeout=20)
     assert done.status == "expired"  # submitted, so something may have run: not `failed`
-    assert done.errors is not None and done.errors.data is not None
+    assert done.errors is not None
+    assert done.errors.data is not None
     assert [e.code for e in done.errors.data] == ["internal_error"]
     output, errors = _results(sdk, done)
     assert sorted(output) == ids  # the provider could still deliver every result: all kept
@@ -219,7 +223,8 @@ def test_cancel_wins_over_a_failing_submit(
     done = wait_for(sdk, batch_id, TERMINAL, timeout=10)
     assert done.status == "cancelled"
     output, errors = _results(sdk, done)
-    assert output == [] and sorted(str(e["custom_id"]) for e in errors) == ids
+    assert output == []
+    assert sorted(str(e["custom_id"]) for e in errors) == ids
     assert {e["error"]["code"] for e in errors} == {"batch_cancelled"}  # type: ignore[index]
     assert_closed(server, redis_server.port, done)
 
@@ -251,7 +256,8 @@ def test_upstream_output_file_404_on_the_real_adapter(
         done = wait_for(sdk, batch.id, TERMINAL, timeout=30)
         assert done.status == "completed"
         output, errors = _results(sdk, done)
-        assert output == [] and sorted(str(e["custom_id"]) for e in errors) == ids
+        assert output == []
+        assert sorted(str(e["custom_id"]) for e in errors) == ids
         assert {e["error"]["code"] for e in errors} == {"upstream_result_missing"}  # type: ignore[index]
         assert_closed(server, redis_server.port, done)
     finally:

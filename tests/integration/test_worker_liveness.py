@@ -1,0 +1,69 @@
+"""The worker loop is never a live process doing nothing: what it cannot get over ends `run` with
+`WorkerDied` (the process exits non-zero), and `/readyz` turns 503 when its tick goes stale."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from gateway.liveness import STALE_SECONDS
+from gateway.services import open_services
+from gateway.settings import Settings
+from gateway.worker.context import WorkerContext
+from gateway.worker.loop import Worker, WorkerDied
+from gateway.worker.providers import ProviderSet
+from tests.support.gateway_server import GatewayServer
+
+
+class _DyingExecutor:
+    """A self-executing provider whose executor crashes (a bug in it, or an error it does not handle)."""
+
+    name = "dying"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.sleep(0.3)
+        raise RuntimeError("executor bug")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_dead_executor_ends_the_worker_loop(settings: Settings) -> None:
+    services = open_services(settings)
+    providers = ProviderSet({"dying": _DyingExecutor()})  # type: ignore[dict-item]
+    ctx = WorkerContext(services, providers, services.ledger, services.metrics, lease_ms=1000)
+    try:
+        with pytest.raises(WorkerDied, match=r"provider-run-dying.*executor bug"):
+            await asyncio.wait_for(Worker(ctx).run(asyncio.Event()), 10)
+        assert not services.worker_health.running
+    finally:
+        await services.aclose()
+
+
+def test_readyz_turns_503_when_the_embedded_workers_tick_is_stale(settings: Settings) -> None:
+    server = GatewayServer(settings, run_worker=True, providers=ProviderSet({}))
+    server.start()
+    try:
+        deadline = time.monotonic() + 10
+        while (ready := httpx.get(f"{server.root_url}/readyz")).json().get("worker") is None:
+            assert time.monotonic() < deadline, ready.text
+            time.sleep(0.05)
+        assert ready.status_code == 200
+        assert ready.json()["worker"] is True
+        health = server.app.state.services.worker_health
+        health.last_tick = time.time() - STALE_SECONDS - 5  # as if the loop had hung
+        health.tick = lambda: None  # and stays hung
+        stale = httpx.get(f"{server.root_url}/readyz")
+        assert stale.status_code == 503
+        assert stale.json() == {
+            "status": "unavailable",
+            "redis": True,
+            "storage": True,
+            "draining": False,
+            "worker": False,
+        }
+    finally:
+        server.stop()
