@@ -108,6 +108,7 @@ class ChaosCluster:
         self.workers: list[BatchgateProcess] = []
         self.short: BatchgateProcess | None = None
         self.restarts = 0
+        self.unplanned_deaths: list[str] = []  # processes that exited by themselves: each fails the run
         self._bouncing = threading.RLock()
 
     def start(self) -> None:
@@ -159,11 +160,22 @@ class ChaosCluster:
         """SIGKILL the processes, wait `pause`, start them again; one bounce at a time (the monkey and the
         round both bounce, and two starts of one API would fight over its port)."""
         with self._bouncing:
+            self.note_deaths(processes)
             for process in processes:
                 process.kill()
             time.sleep(pause)
             for process in processes:
                 self.restart(process)
+
+    def note_deaths(self, processes: list[BatchgateProcess] | None = None) -> list[BatchgateProcess]:
+        """Record every process (of `processes`, default all) that exited without being killed by us."""
+        dead = [p for p in processes or self.processes() if p.process is not None and p.process.poll() is not None]
+        for process in dead:
+            tail = process.log_path.read_text(errors="replace")[-600:] if process.log_path.exists() else ""
+            self.unplanned_deaths.append(
+                f"{process.log_path.stem} exited by itself ({process.process.returncode}): {tail}"
+            )  # type: ignore[union-attr]
+        return dead
 
     def restart(self, process: BatchgateProcess) -> None:
         """Start a killed process again with the same arguments (an API keeps its port)."""

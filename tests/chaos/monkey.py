@@ -3,8 +3,9 @@
 Process kills are *aimed*: the monkey polls the batch records in Redis every few milliseconds and fires a
 kill when some batch is in the phase it aims at (validating, submitting upstream, polling, native
 execution, finalizing/merging, between terminal and settled). Other faults fire at seeded offsets: Redis
-SIGKILL + restart (AOF), upstream 5xx storms, hangs (client timeouts), connection resets, malformed
-bodies, truncated result downloads, failing real-time requests, and 'disk full' on the storage tmpfs.
+SIGKILL + restart (AOF) after a blip or a 15-22 s outage (longer than redis-py's retries), upstream 5xx
+storms, hangs (client timeouts), connection resets, malformed bodies, truncated result downloads, failing
+real-time requests, and 'disk full' on the storage tmpfs.
 What the seed fixes is the plan (kinds, order, offsets, dice); what the clock does is not reproducible.
 """
 
@@ -29,7 +30,7 @@ __all__ = ["AIMED_PHASES", "Monkey", "disk_full"]
 
 AIMED_PHASES = ("validating", "submitting", "polling", "executing", "finalizing", "settling")
 TIMED_FAULTS = (
-    "redis_kill", "upstream_5xx_storm", "upstream_timeout", "upstream_reset", "upstream_malformed",
+    "redis_kill", "redis_long_outage", "upstream_5xx_storm", "upstream_timeout", "upstream_reset", "upstream_malformed",
     "truncated_results", "realtime_faults", "disk_full", "api_kill",
 )  # fmt: skip
 _COOLDOWN_SECONDS = 0.8
@@ -90,9 +91,10 @@ class Monkey(threading.Thread):
         self.injected[kind] += 1
         upstream = rng.choice([cluster.deepseek, cluster.deepinfra])
         proxy = cluster.proxies["deepseek" if upstream is cluster.deepseek else "deepinfra"]
-        if kind == "redis_kill":
+        if kind in ("redis_kill", "redis_long_outage"):
+            # Short blips, and outages longer than redis-py's own retries (what once killed the claim loop).
             cluster.redis.kill()
-            time.sleep(rng.uniform(0.3, 2.0))
+            time.sleep(rng.uniform(0.3, 2.0) if kind == "redis_kill" else rng.uniform(15.0, 22.0))
             cluster.redis.start()
         elif kind == "upstream_5xx_storm":
             for route in ("retrieve", "create", "upload", "content", "list_batches"):
