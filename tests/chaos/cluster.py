@@ -171,10 +171,9 @@ class ChaosCluster:
         """Record every process (of `processes`, default all) that exited without being killed by us."""
         dead = [p for p in processes or self.processes() if p.process is not None and p.process.poll() is not None]
         for process in dead:
+            code = process.process.returncode if process.process is not None else None
             tail = process.log_path.read_text(errors="replace")[-600:] if process.log_path.exists() else ""
-            self.unplanned_deaths.append(
-                f"{process.log_path.stem} exited by itself ({process.process.returncode}): {tail}"
-            )  # type: ignore[union-attr]
+            self.unplanned_deaths.append(f"{process.log_path.stem} exited by itself ({code}): {tail}")
         return dead
 
     def restart(self, process: BatchgateProcess) -> None:
