@@ -87,8 +87,9 @@ output_usd_per_mtok = "0.2"
 
 
 class ChaosCluster:
-    def __init__(self, root: Path, *, workers: int) -> None:
+    def __init__(self, root: Path, *, workers: int, default_metrics_ports: bool = False) -> None:
         self.root = root
+        self.default_metrics_ports = default_metrics_ports  # else no metrics endpoint (`--metrics-port 0`)
         self.data_dir = root / "data"
         self.storage_dir = self.data_dir / "files"
         self.redis = RedisServer(root / "redis")
@@ -127,7 +128,7 @@ class ChaosCluster:
         self.short = self._api("short.toml", "api-short")
         self.workers = [self._worker(f"worker-{i}") for i in range(self.worker_count)]
         for api in [*self.apis, self.short]:  # started together: the two cores import in parallel
-            api.wait_http(api.base_url.removesuffix("/v1") + "/readyz", timeout=30)  # type: ignore[attr-defined]
+            api.wait_http(api.base_url.removesuffix("/v1") + "/readyz", timeout=90)  # type: ignore[attr-defined]
 
     def _write_config(self, name: str, window: int) -> None:
         text = CONFIG.format(
@@ -149,7 +150,8 @@ class ChaosCluster:
         return process
 
     def _worker(self, name: str) -> BatchgateProcess:
-        args = ["worker", "--config", str(self.root / "batchgate.toml"), "--metrics-port", "0"]
+        args = ["worker", "--config", str(self.root / "batchgate.toml")]
+        args += [] if self.default_metrics_ports else ["--metrics-port", "0"]
         return BatchgateProcess(args, self.root / f"{name}.log", KEYS).start()
 
     @property

@@ -51,13 +51,15 @@ class _SlowFile(io.BytesIO):
 def run_round(root: Path, seed: str, round_no: int, *, smoke: bool = False) -> RoundResult:
     rng = random.Random(f"{seed}-{round_no}")
     cluster = ChaosCluster(root, workers=2 if smoke else rng.choice([2, 3]))
-    cluster.start()
-    client = Resilient(cluster.api_urls)
     try:
-        return _play(cluster, client, rng, seed, round_no, smoke)
+        cluster.start()
+        client = Resilient(cluster.api_urls)
+        try:
+            return _play(cluster, client, rng, seed, round_no, smoke)
+        finally:
+            client.close()
     finally:
-        client.close()
-        cluster.stop()
+        cluster.stop()  # also after a failed start: no process outlives the test
 
 
 def _play(
