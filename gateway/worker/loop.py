@@ -57,7 +57,7 @@ class Worker:
         health.running = True
         health.tick()
         executors = [
-            asyncio.create_task(provider.run(stop), name=f"provider-run-{provider.name}")
+            asyncio.create_task(self._execute(provider, stop), name=f"provider-run-{provider.name}")
             for provider in self.ctx.providers.all()
             if isinstance(provider, SelfExecuting)
         ]
@@ -71,6 +71,21 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await asyncio.gather(*executors, return_exceptions=True)
+
+    async def _execute(self, provider: SelfExecuting, stop: asyncio.Event) -> None:
+        """Run a self-executing provider; Redis going away under it (at start, say) restarts it, with
+        backoff. Anything else it raises ends the worker (`_check_alive`)."""
+        rounds = 0
+        while True:
+            try:
+                await provider.run(stop)
+                return
+            except _REDIS_DOWN as exc:
+                if stop.is_set():
+                    return
+                self._outage.failed(exc)
+                rounds += 1
+                await asyncio.sleep(backoff_seconds(rounds, first=0.2, cap=OUTAGE_BACKOFF_CAP_SECONDS))
 
     async def _claim_forever(self, stop: asyncio.Event, helpers: list[asyncio.Task[None]]) -> None:
         while not stop.is_set():
