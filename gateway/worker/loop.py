@@ -70,6 +70,9 @@ class Worker:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            if not stop.is_set():  # the loop died: the executors would wait for a stop that never comes
+                for executor in executors:
+                    executor.cancel()
             await asyncio.gather(*executors, return_exceptions=True)
 
     async def _execute(self, provider: SelfExecuting, stop: asyncio.Event) -> None:

@@ -31,9 +31,20 @@ class _DyingExecutor:
         return None
 
 
+class _HealthyExecutor:
+    name = "healthy"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+
+    async def aclose(self) -> None:
+        return None
+
+
 async def test_a_dead_executor_ends_the_worker_loop(settings: Settings) -> None:
     services = open_services(settings)
-    providers = ProviderSet({"dying": _DyingExecutor()})  # type: ignore[dict-item]
+    # Next to a healthy executor, which must not keep the dead loop from returning.
+    providers = ProviderSet({"dying": _DyingExecutor(), "healthy": _HealthyExecutor()})  # type: ignore[dict-item]
     ctx = WorkerContext(services, providers, services.ledger, services.metrics, lease_ms=1000)
     try:
         with pytest.raises(WorkerDied, match=r"provider-run-dying.*executor bug"):
