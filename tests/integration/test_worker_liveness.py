@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +19,8 @@ from gateway.worker.context import WorkerContext
 from gateway.worker.loop import Worker, WorkerDied
 from gateway.worker.providers import ProviderSet
 from tests.support.gateway_server import GatewayServer
+from tests.support.ports import free_port
+from tests.support.processes import base_config
 
 
 class _DyingExecutor:
@@ -78,3 +83,29 @@ def test_readyz_turns_503_when_the_embedded_workers_tick_is_stale(settings: Sett
         }
     finally:
         server.stop()
+
+
+_SERVE_WITH_A_DYING_WORKER = """
+import sys
+import gateway.app
+
+async def dying_worker(*args, **kwargs):
+    await __import__("asyncio").sleep(0.5)
+    raise RuntimeError("worker loop bug")
+
+gateway.app.run_worker_loop = dying_worker
+from gateway.cli import main
+main(["serve", "--config", sys.argv[1], "--port", sys.argv[2]])
+"""
+
+
+def test_serve_exits_1_when_its_embedded_worker_dies(tmp_path: Path, redis_url: str) -> None:
+    """Never an API whose batches no longer move: the whole process stops, so a supervisor restarts it."""
+    config = tmp_path / "batchgate.toml"
+    config.write_text(base_config(tmp_path / "data", redis_url))
+    argv = [sys.executable, "-c", _SERVE_WITH_A_DYING_WORKER, str(config), str(free_port())]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=90)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert '"event": "worker_died"' in result.stdout + result.stderr
+    assert "worker loop bug" in result.stdout + result.stderr
+    assert "the embedded worker stopped (see the log); exiting with status 1" in result.stderr
