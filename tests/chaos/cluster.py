@@ -184,7 +184,7 @@ class ChaosCluster:
         self.restarts += 1
         url = getattr(process, "base_url", None)
         if url is not None:
-            process.wait_http(url.removesuffix("/v1") + "/readyz", timeout=30)
+            process.wait_http(url.removesuffix("/v1") + "/readyz", timeout=90)  # 2 cores shared by many
 
     def processes(self) -> list[BatchgateProcess]:
         return [*self.apis, *([self.short] if self.short else []), *self.workers]
