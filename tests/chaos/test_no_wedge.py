@@ -228,3 +228,15 @@ def test_no_batch_wedges(cluster: ChaosCluster, client: Resilient, scenario: str
     )
     assert set(found.statuses) == expected, found.statuses
     _assert_clean(found)
+    if scenario in CODES:  # the batch says why it ended: errors.data, or each line of the error file
+        batch = client.call(lambda sdk: sdk.batches.retrieve(batch_ids[0]))
+        data = [e.code for e in (batch.errors.data or [])] if batch.errors else []
+        lines = {json.loads(row)["error"]["code"] for row in _rows(client.clients[0], batch.error_file_id)}
+        assert CODES[scenario] in data or lines == {CODES[scenario]}, (data, lines)
+
+
+CODES = {"input deleted after validation": "input_file_missing", "upstream output 404": "upstream_result_missing"}
+
+
+def _rows(sdk: openai.OpenAI, file_id: str | None) -> list[str]:
+    return sdk.files.content(file_id).text.splitlines() if file_id else []
