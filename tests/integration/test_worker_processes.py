@@ -143,7 +143,10 @@ def _claim_token(client: redis.Redis, batch_id: str) -> bytes | None:
 
 
 def _pending_owners(client: redis.Redis) -> set[str]:
-    rows = client.xpending_range(provider_keys.native_stream("local"), provider_keys.NATIVE_GROUP, "-", "+", 100)
+    try:
+        rows = client.xpending_range(provider_keys.native_stream("local"), provider_keys.NATIVE_GROUP, "-", "+", 100)
+    except redis.ResponseError:  # no consumer group yet: the first worker creates it as it starts
+        return set()
     return {row["consumer"].decode() for row in rows}
 
 
