@@ -15,7 +15,7 @@ from typing import Annotated
 import msgspec
 
 from accounting.prices import DEFAULT_MODEL_PRICES
-from gateway.redis_client import RedisUrlError, parse_redis_url
+from gateway.redis_url import RedisUrlError, parse_redis_url
 from providers.config import ALL_ENDPOINTS, ProviderSettings
 
 __all__ = [
@@ -126,7 +126,7 @@ class Settings(_Strict):
         """Does a route serve `model` through a provider that supports `endpoint`?"""
         route = self.route_for(model)
         provider = self.providers.get(route.provider) if route is not None else None
-        return provider is not None and endpoint in provider.endpoints
+        return provider is not None and provider.serves_endpoint(endpoint)
 
     @property
     def storage_dir(self) -> Path:

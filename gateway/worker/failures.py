@@ -4,7 +4,7 @@ Transient (Redis, network, a storage hiccup, upstream 5xx/429): retried with exp
 jitter for up to `batches.step_retry_seconds`, and not past the batch's `expires_at` (though always for
 `MIN_RETRY_SECONDS`). Permanent (an object that is gone, an upstream 4xx): no retry. An exception we do not
 know (a bug) is tried `BUG_ATTEMPTS` times in all, since a crash elsewhere can make a one-off, then is
-permanent. When a step gives up, its batch ends (`end_batch`) with the failure's code:
+permanent. When a step gives up, its batch ends (`give_up`) with the failure's code:
 
 - nothing ran yet (validating, or not submitted upstream): `failed`, the code in `errors.data`;
 - otherwise `completed` (the upstream had finished) / `expired` / `cancelled`, keeping every result the
@@ -25,14 +25,15 @@ from typing import Literal
 import httpx
 from redis.exceptions import RedisError
 
-from gateway.batches import TERMINAL, BatchRecord, BatchStatus, Claim, IllegalTransitionError
+from gateway.batches import TERMINAL, BatchRecord, BatchStatus, Claim, LeaseLostError
 from gateway.storage import ObjectMissing, StorageError
 from gateway.worker.context import WorkerContext, backoff_seconds, job_for, log
 from gateway.worker.finish import finish_batch
+from gateway.worker.settle import end_batch
 from gateway.worker.steps import current_step, entering
 from providers.base import BatchError, Finished, Progress, ProviderError
 
-__all__ = ["Failure", "classify", "end_batch", "on_step_failure", "retry_deadline"]
+__all__ = ["Failure", "classify", "give_up", "on_step_failure", "retry_deadline"]
 
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 60.0
@@ -101,6 +102,8 @@ async def on_step_failure(ctx: WorkerContext, claim: Claim, record: BatchRecord,
     )
     try:
         await _retry_or_end(ctx, claim, record, failure, attempt)
+    except LeaseLostError:
+        raise  # another worker holds the batch now: nothing of ours to record
     except Exception as follow_up:
         if classify(follow_up, "end").transient:  # Redis or storage down too: the lease brings the batch back
             log.warning("worker_step_failure_not_recorded", batch_id=record.id, error=type(follow_up).__name__)
@@ -129,11 +132,11 @@ async def _retry_or_end(ctx: WorkerContext, claim: Claim, record: BatchRecord, f
         await ctx.reschedule(claim, max(0.0, delay))
         return
     log.warning("worker_step_gave_up", batch_id=record.id, step=step, code=failure.code, attempts=attempt)
-    await end_batch(ctx, record, BatchError(code=failure.code, message=failure.message))
+    await give_up(ctx, record, BatchError(code=failure.code, message=failure.message))
     await ctx.reschedule(claim, 0)  # the terminal batch is closed (settled, released) at once
 
 
-async def end_batch(ctx: WorkerContext, record: BatchRecord, error: BatchError) -> None:
+async def give_up(ctx: WorkerContext, record: BatchRecord, error: BatchError) -> None:
     """End a batch whose step gave up: `failed` when nothing ran, else with every result still to be had."""
     record = await ctx.services.batches.get(record.id, tenant=None) or record
     if record.status in TERMINAL:
@@ -171,12 +174,7 @@ async def _end_bare(ctx: WorkerContext, record: BatchRecord, error: BatchError) 
         terminal = BatchStatus.EXPIRED
     else:
         terminal = BatchStatus.FAILED
-    try:
-        await ctx.services.batches.transition(
-            record.id, terminal, cause=f"gave up: {error.code}", now=int(time.time()), updates={"errors": (error,)}
-        )
-    except IllegalTransitionError as exc:
-        log.info("batch_moved_on", batch_id=record.id, status=exc.current.value, wanted=terminal.value)
+    await end_batch(ctx, record, terminal, cause=f"gave up: {error.code}", updates={"errors": (error,)})
 
 
 def _progress(record: BatchRecord) -> Progress:
