@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import os
+import signal
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -51,8 +55,11 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
         snapshot = StatusSnapshot()
         services.registry.register(StatusGaugeCollector(snapshot))
         tasks = [asyncio.create_task(_refresh_status_counts(services, snapshot, stop), name="status-counts")]
+        tasks.append(asyncio.create_task(_refresh_oldest_ages(services, stop), name="oldest-ages"))
         if run_worker:
-            tasks.append(asyncio.create_task(run_worker_loop(services, stop, providers=providers), name="worker"))
+            worker = asyncio.create_task(run_worker_loop(services, stop, providers=providers), name="worker")
+            worker.add_done_callback(functools.partial(_on_worker_exit, app, stop))
+            tasks.append(worker)
         try:
             yield
         finally:
@@ -100,6 +107,30 @@ async def _refresh_status_counts(services: Services, snapshot: StatusSnapshot, s
             log.warning("status_counts_failed", error=str(exc))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), STATUS_REFRESH_SECONDS)
+
+
+async def _refresh_oldest_ages(services: Services, stop: asyncio.Event) -> None:
+    """Keep `batchgate_batch_oldest_age_seconds{status}` fresh: what the BatchgateBatchStuck alert watches."""
+    while not stop.is_set():
+        try:
+            now = int(time.time())
+            for status, entered in (await services.batches.oldest_by_status()).items():
+                services.worker_health.oldest_age.labels(status.value).set(0 if entered is None else now - entered)
+        except (RedisError, OSError) as exc:
+            log.warning("oldest_ages_failed", error=str(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STATUS_REFRESH_SECONDS)
+
+
+def _on_worker_exit(app: Litestar, stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """The embedded worker ended before shutdown: stop the whole process (exit 1, see cli.serve), so a
+    supervisor restarts it, rather than serve an API whose batches no longer move."""
+    if stop.is_set():
+        return
+    error = None if task.cancelled() else task.exception()
+    log.error("worker_died", error=f"{type(error).__name__}: {error}"[:500] if error else "it returned")
+    app.state.worker_died = True
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _no_default_logging(config: AppConfig) -> AppConfig:

@@ -17,6 +17,7 @@ import click
 from gateway.cli_lazy import Lazy, LazyGroup
 
 if TYPE_CHECKING:
+    from gateway.metrics_port import MetricsSocket
     from gateway.settings import Settings
 
 __all__ = ["LAZY_COMMANDS", "main"]
@@ -117,7 +118,14 @@ def serve(config: str | None, host: str | None, port: int | None, no_worker: boo
         # into a normal exit so the ExitStack still stops the embedded redis-server.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, _exit_cleanly)
-        uvicorn.run(app, host=server.host, port=server.port, log_config=None, access_log=False, lifespan="on")
+        try:
+            uvicorn.run(app, host=server.host, port=server.port, log_config=None, access_log=False, lifespan="on")
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise
+        if getattr(app.state, "worker_died", False):  # the app stopped itself: a supervisor must restart us
+            click.echo("batchgate: the embedded worker stopped (see the log); exiting with status 1", err=True)
+            raise SystemExit(1)
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:
@@ -127,9 +135,13 @@ def _exit_cleanly(signum: int, _frame: object) -> None:
 @main.command()
 @click.option("--config", "config", type=click.Path(dir_okay=False), help=CONFIG_HELP)
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of the /metrics endpoint.")
-@click.option("--metrics-port", default=9464, show_default=True, type=int, help="Port of /metrics; 0 turns it off.")
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Port of /metrics; 0 turns it off (default: the first free port of 9464-9473, logged at start).",
+)
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
-def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: str) -> None:
+def worker(config: str | None, metrics_host: str, metrics_port: int | None, log_level: str) -> None:
     """Run worker loops only (scale-out): any number may run against the same Redis and storage.
 
     Settlement happens in workers, so each serves its own Prometheus /metrics for scraping.
@@ -141,16 +153,23 @@ def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: 
     if not settings.redis.url:
         raise click.UsageError("`batchgate worker` needs a shared Redis: set redis.url in the config or REDIS_URL.")
     configure_logging(log_level)
-    run_on_fastest_loop(_run_worker(settings, metrics_host, metrics_port))
+    from gateway.metrics_port import MetricsPortBusy, bind_metrics
+
+    try:
+        metrics = bind_metrics(metrics_host, metrics_port)
+    except MetricsPortBusy as exc:
+        click.echo(f"batchgate worker: {exc}", err=True)
+        raise SystemExit(2) from None
+    run_on_fastest_loop(_run_worker(settings, metrics))
 
 
-async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) -> None:
+async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None:
     import asyncio
 
-    from prometheus_client import start_http_server
-
+    from gateway.metrics_port import serve_metrics
     from gateway.redis_policy import check_eviction_policy
     from gateway.services import open_services
+    from gateway.worker.loop import WorkerDied
     from gateway.worker.process import run_worker
 
     stop = asyncio.Event()
@@ -159,9 +178,12 @@ async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) 
         loop.add_signal_handler(signum, stop.set)
     services = open_services(settings)
     await check_eviction_policy(services.redis)
-    if metrics_port:
-        start_http_server(metrics_port, addr=metrics_host, registry=services.registry)
+    if metrics is not None:
+        serve_metrics(metrics, services.registry)
     try:
         await run_worker(services, stop)
+    except WorkerDied as exc:  # logged; a supervisor restarts the process
+        click.echo(f"batchgate worker: {exc}; exiting with status 1", err=True)
+        raise SystemExit(1) from None
     finally:
         await services.aclose()

@@ -12,6 +12,7 @@ from accounting.redis_types import RedisClient
 from gateway.auth import Authenticator
 from gateway.batches import BatchStore, Schedule
 from gateway.files.store import FileStore
+from gateway.liveness import WorkerHealth
 from gateway.redis_client import open_redis
 from gateway.settings import Settings
 from gateway.storage_factory import Storage, open_storage
@@ -31,6 +32,7 @@ class Services:
     ledger: Ledger
     registry: CollectorRegistry
     metrics: Metrics
+    worker_health: WorkerHealth
     draining: bool = False
 
     async def aclose(self) -> None:
@@ -54,4 +56,5 @@ def open_services(settings: Settings) -> Services:
         ledger=Ledger(redis),
         registry=registry,
         metrics=Metrics(registry),
+        worker_health=WorkerHealth(registry),
     )

@@ -63,8 +63,12 @@ class StorageSettings(_Strict):
 
 class BatchesSettings(_Strict):
     window_seconds: PositiveInt = 86400
-    # How long a worker's claim on a batch lives without renewal before another worker takes it over.
-    lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+    # How long a worker's claim on a batch lives without renewal before another worker takes it over
+    # (renewed every third of it): a SIGKILLed worker's batches move to another worker within this.
+    lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
+    # How long a failing worker step is retried (backoff with jitter) before its batch ends with the
+    # step's error code; the batch's expires_at bounds it too (gateway/worker/failures.py).
+    step_retry_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
 
 
 class LimitsSettings(_Strict):

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
-__all__ = ["CHUNK_SIZE", "LocalStorage", "StorageError", "iter_file"]
+__all__ = ["CHUNK_SIZE", "LocalStorage", "ObjectMissing", "StorageError", "iter_file"]
 
 CHUNK_SIZE = 1024 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
@@ -25,6 +25,10 @@ _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 class StorageError(Exception):
     """The storage could not complete an operation (disk full, permissions, a missing object)."""
+
+
+class ObjectMissing(StorageError):
+    """The object does not exist: unlike the other storage errors, trying again will not help."""
 
 
 class LocalStorage:
@@ -42,7 +46,7 @@ class LocalStorage:
         try:
             handle = await asyncio.to_thread(path.open, "rb")
         except FileNotFoundError:
-            raise StorageError(f"object {key!r} does not exist") from None
+            raise ObjectMissing(f"object {key!r} does not exist") from None
         try:
             while chunk := await asyncio.to_thread(handle.read, CHUNK_SIZE):
                 yield chunk

@@ -31,7 +31,7 @@ import obstore
 from obstore.exceptions import BaseError
 from obstore.store import S3Store
 
-from gateway.storage import CHUNK_SIZE, StorageError
+from gateway.storage import CHUNK_SIZE, ObjectMissing, StorageError
 
 __all__ = ["DEFAULT_PART_SIZE", "S3Storage"]
 
@@ -64,7 +64,7 @@ class S3Storage:
             async for chunk in result.stream(min_chunk_size=CHUNK_SIZE):
                 yield chunk
         except FileNotFoundError:
-            raise StorageError(f"object {key!r} does not exist") from None
+            raise ObjectMissing(f"object {key!r} does not exist") from None
         except _FAILURES as exc:
             raise StorageError(f"reading object {key!r} failed: {type(exc).__name__}") from exc
 

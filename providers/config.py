@@ -46,7 +46,8 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     retry_max_seconds: PositiveSeconds = 30.0
     max_retry_after_seconds: PositiveSeconds = 60.0
     # native: a chunk whose worker sent no heartbeat for this long is taken over by another worker.
-    reclaim_idle_seconds: PositiveSeconds = 60.0
+    # (heartbeat every third of it, take-over sweep every half): a SIGKILLed worker's chunks resume in ~1.5x this.
+    reclaim_idle_seconds: PositiveSeconds = 5.0
 
     def __post_init__(self) -> None:
         if self.endpoints is None:

@@ -62,6 +62,7 @@ class BatchRecord(msgspec.Struct, frozen=True, kw_only=True):
     planned_output_file_id: str | None = None
     planned_error_file_id: str | None = None
     estimated_max_cost_usd: str | None = None  # budget estimate (decimal string) reserved while the batch runs
+    failing_since: int | None = None  # unix s of the first failure of the step now being retried (worker/failures.py)
     # Written only by the store's scripts (see `lua.py`): the claim token of the step that last adopted the
     # batch, and its sealed terminal outcome (settled before the status turns terminal).
     fence_token: int = 0

@@ -210,6 +210,15 @@ class BatchStore:
             counts = await pipe.execute()
         return dict(zip(STATUS_ORDER, counts, strict=True))
 
+    async def oldest_by_status(self) -> dict[BatchStatus, int | None]:
+        """For each non-terminal status, when (unix s) its oldest batch entered it; None when it has none."""
+        statuses = sorted(NON_TERMINAL, key=STATUS_ORDER.index)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for status in statuses:
+                pipe.zrange(keys.batches_by_status(status.value), 0, 0, withscores=True)
+            replies = await pipe.execute()
+        return {status: int(reply[0][1]) if reply else None for status, reply in zip(statuses, replies, strict=True)}
+
     async def in_status(self, status: BatchStatus, *, entered_before: int, limit: int) -> builtins.list[str]:
         """Ids that entered `status` at or before `entered_before` (unix s), oldest first: for stuck-batch sweeps."""
         reply = await self._redis.zrangebyscore(keys.batches_by_status(status.value), "-inf", entered_before, 0, limit)

@@ -19,6 +19,7 @@ class Health(msgspec.Struct, omit_defaults=True):
     redis: bool | None = None
     storage: bool | None = None
     draining: bool | None = None
+    worker: bool | None = None  # where a worker runs in this process: its loop ticked recently
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
@@ -32,9 +33,15 @@ async def readyz(services: ServicesDep) -> Response[Health]:
     with contextlib.suppress(RedisError, OSError):
         redis_ok = bool(await services.redis.ping())
     storage_ok = await services.storage.check_writable()
-    ready = redis_ok and storage_ok and not services.draining
+    worker = services.worker_health
+    worker_ok = not worker.stale()
+    ready = redis_ok and storage_ok and worker_ok and not services.draining
     health = Health(
-        status="ok" if ready else "unavailable", redis=redis_ok, storage=storage_ok, draining=services.draining
+        status="ok" if ready else "unavailable",
+        redis=redis_ok,
+        storage=storage_ok,
+        draining=services.draining,
+        worker=worker_ok if worker.running else None,
     )
     return Response(health, status_code=200 if ready else 503)
 

@@ -8,7 +8,7 @@ Safe to repeat: the custom_id list is rewritten from the input and the result fi
 from __future__ import annotations
 
 from gateway.batches import BatchRecord, BatchStatus
-from gateway.storage import StorageError
+from gateway.storage import ObjectMissing
 from gateway.worker.context import WorkerContext, job_for
 from gateway.worker.custom_ids import CustomIdRecorder, custom_ids_key
 from gateway.worker.finish import finish_batch
@@ -23,11 +23,11 @@ async def finish_unrouted(ctx: WorkerContext, record: BatchRecord) -> None:
     recorder = CustomIdRecorder(ctx.spool_dir)
     try:
         if input_file is None:
-            raise StorageError("input file record missing")
+            raise ObjectMissing("input file record missing")
         async for chunk in services.storage.open_read(input_file.storage_key):
             recorder.feed(chunk)
         await recorder.store(services.storage, custom_ids_key(record.id))
-    except StorageError:
+    except ObjectMissing:  # other storage errors are transient: the step policy retries them
         # The input is gone: there is no list of requests to report, only the status to set.
         cancelled = record.status is BatchStatus.CANCELLING
         terminal = BatchStatus.CANCELLED if cancelled else BatchStatus.EXPIRED

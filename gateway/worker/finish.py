@@ -14,6 +14,7 @@ from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
 from gateway.worker.results import AssembledFile, Assembly, assemble
 from gateway.worker.settle import end_batch, finish_sealed
+from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
 from providers.base import BatchJob, Finished, Provider
 
@@ -39,9 +40,17 @@ async def _no_lines() -> AsyncIterator[bytes]:
 
 
 async def finish_batch(
-    ctx: WorkerContext, record: BatchRecord, job: BatchJob, provider: Provider | None, outcome: Finished | None
+    ctx: WorkerContext,
+    record: BatchRecord,
+    job: BatchJob,
+    provider: Provider | None,
+    outcome: Finished | None,
+    *,
+    never_ran_code: str | None = None,
 ) -> None:
-    """`outcome` None means the provider cannot be reached any more: every request is reported as not run."""
+    """`outcome` None means the provider cannot be reached any more: every request is reported as not run.
+    `never_ran_code` replaces the status's code for requests without a result (a step that gave up)."""
+    entering("finish")
     if record.closing_status is not None:  # sealed by an earlier run of this step: complete that outcome
         await finish_sealed(ctx, record)
         return
@@ -49,6 +58,7 @@ async def finish_batch(
         await fail_batch(ctx, record, list(outcome.errors), "the provider failed the batch")
         return
     terminal, never_ran = terminal_for(record, outcome)
+    never_ran = never_ran_code or never_ran
     record = await _enter_last_stage(ctx, record, terminal)
     record = await _plan_file_ids(ctx, record)
     lines = provider.fetch_results(job, record.provider_state) if provider and outcome else _no_lines()

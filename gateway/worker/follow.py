@@ -1,8 +1,8 @@
 """Following a routed batch: submit once, forward cancel/expiry once, poll on a slowing schedule, finish.
 
-Every provider call is retried on the schedule (not in a loop here) with exponential backoff; a
-non-retryable provider error fails the batch with the provider's message. If the provider stays
-unreachable past the completion window plus a grace period, the batch expires with what we have.
+Whatever a provider call raises is handled by the one step policy (worker/failures.py): retried on the
+schedule with backoff, or the batch ends with the error's code. A batch cancelled or expired while its
+submit is failing ends here without calling the provider again, so a failing submit never holds it.
 """
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ import contextlib
 import time
 
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
-from gateway.worker.context import WorkerContext, backoff_seconds, job_for, log
+from gateway.worker.context import WorkerContext, backoff_seconds, job_for
 from gateway.worker.finish import finish_batch
+from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
-from providers.base import BatchError, BatchJob, Finished, Provider, ProviderError, Running
+from providers.base import BatchError, BatchJob, Finished, Provider, Running
 
-__all__ = ["UNREACHABLE_GRACE_SECONDS", "follow_batch"]
+__all__ = ["follow_batch"]
 
-UNREACHABLE_GRACE_SECONDS = 600
 FIRST_POLL_SECONDS = 1.0
-MAX_RETRY_SECONDS = 300.0
 
 
 async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) -> None:
+    entering("follow")
     provider = ctx.providers.get(record.provider or "")
     if provider is None:
         error = BatchError(code="provider_not_configured", message=f"Provider {record.provider!r} is not configured.")
@@ -32,17 +32,29 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
         return
     input_file = await ctx.services.files.get(record.input_file_id, tenant=record.tenant)
     job = job_for(record, input_file)
-    try:
-        record, outcome = await _advance(ctx, record, job, provider)
-    except ProviderError as exc:
-        await _on_provider_error(ctx, record, job, claim, exc)
+    if _stop_before_submit(record):
+        await finish_batch(ctx, record, job, None, None)  # nothing was sent upstream: every line never ran
+        await ctx.reschedule(claim, 0)
         return
+    record, outcome = await _advance(ctx, record, job, provider)
     if isinstance(outcome, Finished):
         await finish_batch(ctx, record, job, provider, outcome)
         await ctx.reschedule(claim, 0)
         return
     await _mirror_running(ctx, record, outcome)
     await ctx.reschedule(claim, await _next_poll_delay(ctx, record, outcome))
+
+
+def _stop_before_submit(record: BatchRecord) -> bool:
+    """Cancel and expiry win over a failing submit. While the submit has not failed it still runs first:
+    an earlier attempt that crashed may have started the batch upstream, and only submit (idempotent)
+    finds that one, to be cancelled next."""
+    stopping = record.status is BatchStatus.CANCELLING or _expired(record)
+    return stopping and not record.provider_state and record.failing_since is not None
+
+
+def _expired(record: BatchRecord) -> bool:
+    return record.expires_at is not None and time.time() >= record.expires_at
 
 
 async def _next_poll_delay(ctx: WorkerContext, record: BatchRecord, outcome: Running) -> float:
@@ -62,19 +74,23 @@ async def _advance(
 ) -> tuple[BatchRecord, Running | Finished]:
     batches = ctx.services.batches
     if not record.provider_state:
+        entering("submit")
         state = await provider.submit(job)
         record = await batches.update(record.id, {"provider_state": state}) or record
-    expired = record.expires_at is not None and time.time() >= record.expires_at
+    expired = _expired(record)
     if (record.status is BatchStatus.CANCELLING or expired) and not record.cancel_forwarded:
+        entering("cancel")
         state = await provider.cancel(job, record.provider_state)
         updates = {"provider_state": state, "cancel_forwarded": True, "expire_requested": expired}
         record = await batches.update(record.id, updates) or record
+    entering("poll")
     outcome, state = await provider.poll(job, record.provider_state)
     progress = outcome.progress
     updates = {
         "provider_state": state,
         "polls": record.polls + 1,
         "attempts": 0,
+        "failing_since": None,
         "request_counts": RequestCounts(total=progress.total, completed=progress.completed, failed=progress.failed),
     }
     return await batches.update(record.id, updates) or record, outcome
@@ -86,23 +102,3 @@ async def _mirror_running(ctx: WorkerContext, record: BatchRecord, outcome: Runn
             await ctx.services.batches.transition(
                 record.id, BatchStatus.FINALIZING, cause="provider finalizing", now=int(time.time())
             )
-
-
-async def _on_provider_error(
-    ctx: WorkerContext, record: BatchRecord, job: BatchJob, claim: Claim, exc: ProviderError
-) -> None:
-    log.warning("provider_error", batch_id=record.id, provider=record.provider, retryable=exc.retryable, error=str(exc))
-    if not exc.retryable:
-        if record.status is BatchStatus.CANCELLING:
-            await finish_batch(ctx, record, job, None, None)
-        else:
-            await fail_batch(ctx, record, [BatchError(code=exc.code, message=str(exc))], "provider refused")
-        await ctx.reschedule(claim, 0)
-        return
-    past_window = record.expires_at is not None and time.time() > record.expires_at + UNREACHABLE_GRACE_SECONDS
-    if past_window:
-        await finish_batch(ctx, record, job, None, None)
-        await ctx.reschedule(claim, 0)
-        return
-    await ctx.services.batches.update(record.id, {"attempts": record.attempts + 1, "last_error": str(exc)})
-    await ctx.reschedule(claim, backoff_seconds(record.attempts, first=FIRST_POLL_SECONDS, cap=MAX_RETRY_SECONDS))

@@ -28,6 +28,14 @@ NEVER_RAN_MESSAGES = {
     "batch_cancelled": "This request was not executed because the batch was cancelled.",
     "batch_failed": "This request was not executed because the batch failed.",
     "result_missing": "The provider reported the batch finished but returned no result for this request.",
+    # A worker step gave up (gateway/worker/failures.py): the codes it ends a batch with.
+    "upstream_result_missing": "The provider's result file for this batch is gone; this request's result is lost.",
+    "input_file_missing": "This request was not executed: the batch's input file no longer exists.",
+    "internal_error": "This request has no result: the gateway hit an internal error finishing the batch.",
+    "storage_unavailable": "This request has no result: the gateway's storage stayed unavailable.",
+    "redis_unavailable": "This request has no result: the gateway's Redis stayed unavailable.",
+    "network_error": "This request has no result: the provider stayed unreachable.",
+    "upstream_unavailable": "This request has no result: the provider stayed unavailable.",
 }
 
 
@@ -153,5 +161,6 @@ async def assemble(
 
 
 def _never_ran_line(custom_id: str, code: str) -> bytes:
-    error = _NeverRanError(code=code, message=NEVER_RAN_MESSAGES[code])
+    message = NEVER_RAN_MESSAGES.get(code, f"This request has no result: the batch ended with {code}.")
+    error = _NeverRanError(code=code, message=message)
     return _encode(_NeverRanLine(id=new_line_id(), custom_id=custom_id, response=None, error=error))

@@ -14,7 +14,7 @@ from decimal import Decimal
 from accounting.budget import check_budget, estimate_max_cost
 from accounting.records import month_of
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
-from gateway.storage import StorageError
+from gateway.storage import ObjectMissing
 from gateway.validation import ValidationReport, Validator
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, store_custom_ids
@@ -45,20 +45,26 @@ async def validate_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) 
     services = ctx.services
     input_file = await services.files.get(record.input_file_id, tenant=record.tenant)
     missing = BatchError(code="input_file_missing", message=f"The input file {record.input_file_id} no longer exists.")
+    # Every way out reschedules at once: a failed batch is closed (settled, released) without waiting for
+    # its lease. Other storage errors than a missing object are transient: the step policy retries them.
     if input_file is None:
         await fail_batch(ctx, record, [missing], "input file missing")
-        return
-    try:
-        report = await _read_and_validate(ctx, record, input_file.storage_key)
-    except StorageError:
-        await fail_batch(ctx, record, [missing], "input file missing")
-        return
+    else:
+        try:
+            report = await _read_and_validate(ctx, record, input_file.storage_key)
+        except ObjectMissing:
+            await fail_batch(ctx, record, [missing], "input file missing")
+        else:
+            await _conclude(ctx, record, report)
+    await ctx.reschedule(claim, 0)
+
+
+async def _conclude(ctx: WorkerContext, record: BatchRecord, report: ValidationReport) -> None:
     if not report.valid:
         errors = [BatchError(code=e.code, message=e.message, param=e.param, line=e.line) for e in report.errors]
         await fail_batch(ctx, record, errors, f"validation found {report.error_count} problems")
         return
     await _admit(ctx, record, report)
-    await ctx.reschedule(claim, 0)
 
 
 async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationReport) -> None:

@@ -83,13 +83,16 @@ class ChunkWorker:
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         next_sweep = 0.0
         while not stop.is_set():
-            if not self._low():  # enough queued to refill every slot
+            # The take-over sweep runs on time even while busy: a dead worker's chunk must not wait for a
+            # live worker to run low (its batch cannot finish without it).
+            sweep_due = time.monotonic() >= next_sweep
+            if not sweep_due and not self._low():  # enough queued to refill every slot
                 self._hungry.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._hungry.wait(), 0.2)
                 continue
             try:
-                if time.monotonic() >= next_sweep:
+                if sweep_due:
                     next_sweep = time.monotonic() + self._tuning.claim_idle_seconds / 2
                     entries = await self._reclaim()
                 else:

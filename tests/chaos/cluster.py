@@ -87,8 +87,9 @@ output_usd_per_mtok = "0.2"
 
 
 class ChaosCluster:
-    def __init__(self, root: Path, *, workers: int) -> None:
+    def __init__(self, root: Path, *, workers: int, default_metrics_ports: bool = False) -> None:
         self.root = root
+        self.default_metrics_ports = default_metrics_ports  # else no metrics endpoint (`--metrics-port 0`)
         self.data_dir = root / "data"
         self.storage_dir = self.data_dir / "files"
         self.redis = RedisServer(root / "redis")
@@ -108,6 +109,7 @@ class ChaosCluster:
         self.workers: list[BatchgateProcess] = []
         self.short: BatchgateProcess | None = None
         self.restarts = 0
+        self.unplanned_deaths: list[str] = []  # processes that exited by themselves: each fails the run
         self._bouncing = threading.RLock()
 
     def start(self) -> None:
@@ -126,7 +128,7 @@ class ChaosCluster:
         self.short = self._api("short.toml", "api-short")
         self.workers = [self._worker(f"worker-{i}") for i in range(self.worker_count)]
         for api in [*self.apis, self.short]:  # started together: the two cores import in parallel
-            api.wait_http(api.base_url.removesuffix("/v1") + "/readyz", timeout=30)  # type: ignore[attr-defined]
+            api.wait_http(api.base_url.removesuffix("/v1") + "/readyz", timeout=90)  # type: ignore[attr-defined]
 
     def _write_config(self, name: str, window: int) -> None:
         text = CONFIG.format(
@@ -148,7 +150,8 @@ class ChaosCluster:
         return process
 
     def _worker(self, name: str) -> BatchgateProcess:
-        args = ["worker", "--config", str(self.root / "batchgate.toml"), "--metrics-port", "0"]
+        args = ["worker", "--config", str(self.root / "batchgate.toml")]
+        args += [] if self.default_metrics_ports else ["--metrics-port", "0"]
         return BatchgateProcess(args, self.root / f"{name}.log", KEYS).start()
 
     @property
@@ -159,11 +162,21 @@ class ChaosCluster:
         """SIGKILL the processes, wait `pause`, start them again; one bounce at a time (the monkey and the
         round both bounce, and two starts of one API would fight over its port)."""
         with self._bouncing:
+            self.note_deaths(processes)
             for process in processes:
                 process.kill()
             time.sleep(pause)
             for process in processes:
                 self.restart(process)
+
+    def note_deaths(self, processes: list[BatchgateProcess] | None = None) -> list[BatchgateProcess]:
+        """Record every process (of `processes`, default all) that exited without being killed by us."""
+        dead = [p for p in processes or self.processes() if p.process is not None and p.process.poll() is not None]
+        for process in dead:
+            code = process.process.returncode if process.process is not None else None
+            tail = process.log_path.read_text(errors="replace")[-600:] if process.log_path.exists() else ""
+            self.unplanned_deaths.append(f"{process.log_path.stem} exited by itself ({code}): {tail}")
+        return dead
 
     def restart(self, process: BatchgateProcess) -> None:
         """Start a killed process again with the same arguments (an API keeps its port)."""
@@ -171,7 +184,7 @@ class ChaosCluster:
         self.restarts += 1
         url = getattr(process, "base_url", None)
         if url is not None:
-            process.wait_http(url.removesuffix("/v1") + "/readyz", timeout=30)
+            process.wait_http(url.removesuffix("/v1") + "/readyz", timeout=90)  # 2 cores shared by many
 
     def processes(self) -> list[BatchgateProcess]:
         return [*self.apis, *([self.short] if self.short else []), *self.workers]

@@ -38,6 +38,7 @@ class Findings(msgspec.Struct, kw_only=True):
     summary_mismatches: int = 0
     orphan_files: int = 0
     partial_writes: int = 0  # `.part` files of interrupted writes (reported, not an orphan object)
+    unplanned_deaths: int = 0  # processes that exited by themselves (never restarted silently)
     problems: list[str] = msgspec.field(default_factory=list)
 
 

@@ -3,8 +3,9 @@
 Process kills are *aimed*: the monkey polls the batch records in Redis every few milliseconds and fires a
 kill when some batch is in the phase it aims at (validating, submitting upstream, polling, native
 execution, finalizing/merging, between terminal and settled). Other faults fire at seeded offsets: Redis
-SIGKILL + restart (AOF), upstream 5xx storms, hangs (client timeouts), connection resets, malformed
-bodies, truncated result downloads, failing real-time requests, and 'disk full' on the storage tmpfs.
+SIGKILL + restart (AOF) after a blip or a 15-22 s outage (longer than redis-py's retries), upstream 5xx
+storms, hangs (client timeouts), connection resets, malformed bodies, truncated result downloads, failing
+real-time requests, and 'disk full' on the storage tmpfs.
 What the seed fixes is the plan (kinds, order, offsets, dice); what the clock does is not reproducible.
 """
 
@@ -29,7 +30,7 @@ __all__ = ["AIMED_PHASES", "Monkey", "disk_full"]
 
 AIMED_PHASES = ("validating", "submitting", "polling", "executing", "finalizing", "settling")
 TIMED_FAULTS = (
-    "redis_kill", "upstream_5xx_storm", "upstream_timeout", "upstream_reset", "upstream_malformed",
+    "redis_kill", "redis_long_outage", "upstream_5xx_storm", "upstream_timeout", "upstream_reset", "upstream_malformed",
     "truncated_results", "realtime_faults", "disk_full", "api_kill",
 )  # fmt: skip
 _COOLDOWN_SECONDS = 0.8
@@ -47,6 +48,7 @@ class Monkey(threading.Thread):
         self.timed = sorted((rng.uniform(0.5, 14.0), kind) for kind in timed)
         self.errors: list[BaseException] = []
         self.native_markers: list[str] = []  # real-time request markers of native lines, set by the round
+        self.restarts: list[threading.Timer] = []  # Redis restarts still to come
 
     def run(self) -> None:
         client = redis.Redis(port=self.cluster.redis.port, socket_timeout=1, socket_connect_timeout=0.5)
@@ -90,10 +92,19 @@ class Monkey(threading.Thread):
         self.injected[kind] += 1
         upstream = rng.choice([cluster.deepseek, cluster.deepinfra])
         proxy = cluster.proxies["deepseek" if upstream is cluster.deepseek else "deepinfra"]
-        if kind == "redis_kill":
+        if kind in ("redis_kill", "redis_long_outage") and any(r.is_alive() for r in self.restarts):
+            self.injected[kind] -= 1  # Redis is already down for a while: one outage at a time
+        elif kind == "redis_kill":
             cluster.redis.kill()
             time.sleep(rng.uniform(0.3, 2.0))
             cluster.redis.start()
+        elif kind == "redis_long_outage":
+            # Longer than redis-py's own retries (what once killed the claim loop). Restarted from a timer, so
+            # the monkey keeps aiming its kills meanwhile; `finish` waits for it.
+            cluster.redis.kill()
+            restart = threading.Timer(rng.uniform(15.0, 22.0), cluster.redis.start)
+            restart.start()
+            self.restarts.append(restart)
         elif kind == "upstream_5xx_storm":
             for route in ("retrieve", "create", "upload", "content", "list_batches"):
                 upstream.add_fault(Fault(route=route, count=rng.randint(2, 6), status=rng.choice([500, 502, 503])))
@@ -128,6 +139,8 @@ class Monkey(threading.Thread):
     def finish(self) -> None:
         self.stop_event.set()
         self.join(60)
+        for restart in self.restarts:
+            restart.join()
         self.missed.update(self.aims)
 
 

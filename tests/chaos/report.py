@@ -26,6 +26,7 @@ def summary_table(results: list[RoundResult]) -> str:
         *((f"  {kind}", str(count)) for kind, count in sorted(faults.items())),
         ("aims not reached", ", ".join(f"{k} {v}" for k, v in sorted(missed.items())) or "none"),
         ("recoveries (process restarts)", str(sum(r.restarts for r in results))),
+        ("unplanned process deaths", str(sum(x.unplanned_deaths for x in f))),
         ("client retries (replica down / 5xx)", str(sum(r.client_retries for r in results))),
         ("max recovery to all-terminal+closed", f"{max((r.recovery_seconds for r in results), default=0)} s"),
         ("disk full on tmpfs", "yes" if all(r.tmpfs for r in results) else "SKIPPED (not root / no mount)"),

@@ -51,13 +51,15 @@ class _SlowFile(io.BytesIO):
 def run_round(root: Path, seed: str, round_no: int, *, smoke: bool = False) -> RoundResult:
     rng = random.Random(f"{seed}-{round_no}")
     cluster = ChaosCluster(root, workers=2 if smoke else rng.choice([2, 3]))
-    cluster.start()
-    client = Resilient(cluster.api_urls)
     try:
-        return _play(cluster, client, rng, seed, round_no, smoke)
+        cluster.start()
+        client = Resilient(cluster.api_urls)
+        try:
+            return _play(cluster, client, rng, seed, round_no, smoke)
+        finally:
+            client.close()
     finally:
-        client.close()
-        cluster.stop()
+        cluster.stop()  # also after a failed start: no process outlives the test
 
 
 def _play(
@@ -100,6 +102,9 @@ def _play(
     _wait_recovered(cluster, client)
     recovery = time.monotonic() - started
     findings = check_round(cluster, client.clients[0])
+    cluster.note_deaths()  # a worker that dies by itself while the others recover is a finding too
+    findings.unplanned_deaths = len(cluster.unplanned_deaths)
+    findings.problems += [f"unplanned death: {death}" for death in cluster.unplanned_deaths]
     for plan in plans:
         status = client.call(functools.partial(_retrieve, batch_id=plan.batch_id or "")).status
         if status not in plan.expect:
@@ -174,9 +179,10 @@ def _heal(cluster: ChaosCluster) -> None:
         proxy.clear()
     cluster.local.faults.clear()
     (cluster.storage_dir / ".chaos-disk-filler").unlink(missing_ok=True)
-    for process in cluster.processes():
-        if process.process is not None and process.process.poll() is not None:
-            cluster.restart(process)
+    # The monkey restarts what it kills; a process found dead here exited by itself (a crash, a loop that
+    # gave up): recorded as a finding, which fails the run, then restarted so the invariants can be checked.
+    for process in cluster.note_deaths():
+        cluster.restart(process)
 
 
 def _wait_recovered(cluster: ChaosCluster, client: Resilient) -> None:

@@ -26,6 +26,7 @@ def assert_clean(results: list[RoundResult]) -> None:
         assert found.ledger_mismatches == 0, found.problems
         assert found.summary_mismatches == 0, found.problems
         assert found.orphan_files == 0, found.problems
+        assert found.unplanned_deaths == 0, found.problems
         assert not [p for p in found.problems if "still" in p or "failed" in p or "unexpected" in p], found.problems
 
 

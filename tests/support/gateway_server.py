@@ -18,7 +18,7 @@ class GatewayServer:
     def __init__(self, settings: Settings, *, run_worker: bool = False, providers: ProviderSet | None = None) -> None:
         self.port = free_port()
         self.settings = settings
-        app = create_app(settings, run_worker=run_worker, providers=providers)
+        self.app = app = create_app(settings, run_worker=run_worker, providers=providers)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.port}", daemon=True)

@@ -78,4 +78,5 @@ class BatchgateProcess:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
+            self.process.wait(timeout=30)  # reaped: no "subprocess still running" warning in a later test
             self.process.wait()

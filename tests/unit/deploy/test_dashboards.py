@@ -13,6 +13,7 @@ import yaml  # type: ignore[import-untyped]  # no stubs installed; PyYAML comes 
 from prometheus_client import CollectorRegistry
 
 from accounting.metrics import Metrics, StatusGaugeCollector, StatusSnapshot
+from gateway.liveness import WorkerHealth
 
 DEPLOY = Path(__file__).parents[3] / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "batchgate.json"
@@ -26,6 +27,9 @@ def _exposed_names() -> set[str]:
     registry = CollectorRegistry()
     Metrics(registry)
     registry.register(StatusGaugeCollector(StatusSnapshot()))
+    worker = WorkerHealth(registry)
+    worker.running = True
+    worker.tick()
     return {family.name + suffix for family in registry.collect() for suffix in _SUFFIXES[family.type]}
 
 
