@@ -16,6 +16,7 @@ from accounting.records import LedgerRecord, SettledStatus
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, Claim
 from gateway.storage import StorageError
+from gateway.webhooks import enqueue_batch_event
 from gateway.worker.context import WorkerContext, job_for, log
 from gateway.worker.custom_ids import custom_ids_key
 from gateway.worker.validate import price_of
@@ -73,6 +74,7 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
 
 async def close_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) -> None:
     await settle_batch(ctx, record)
+    await enqueue_batch_event(ctx.services.redis, record)  # after settlement: receivers read final figures
     await ctx.ledger.release(record.id)
     provider = ctx.providers.get(record.provider or "")
     if provider is not None and record.provider_state:
