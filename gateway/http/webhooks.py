@@ -10,7 +10,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from gateway.auth import Principal
 from gateway.errors import InvalidRequest, NotFound
@@ -116,7 +116,7 @@ class WebhookEndpointsController(Controller):
 
     @post("/", status_code=200, responses=error_responses())
     async def create(
-        self, data: CreateWebhookEndpoint, services: ServicesDep, principal: PrincipalDep
+        self, data: JSONBody[CreateWebhookEndpoint], services: ServicesDep, principal: PrincipalDep
     ) -> WebhookEndpointWithSecret:
         now = int(time.time())
         record = EndpointRecord(
@@ -158,7 +158,7 @@ class WebhookEndpointsController(Controller):
     async def update(
         self,
         webhook_endpoint_id: FromPath[str],
-        data: UpdateWebhookEndpoint,
+        data: JSONBody[UpdateWebhookEndpoint],
         services: ServicesDep,
         principal: PrincipalDep,
     ) -> WebhookEndpointObject:
@@ -192,7 +192,7 @@ class WebhookEndpointsController(Controller):
         webhook_endpoint_id: FromPath[str],
         services: ServicesDep,
         principal: PrincipalDep,
-        data: RotateSecret | None = None,
+        data: JSONBody[RotateSecret | None] = None,
     ) -> WebhookEndpointWithSecret:
         now = int(time.time())
         keep = data is not None and data.keep_old_secret_active_for_24_hours
@@ -211,7 +211,7 @@ class WebhookEndpointsController(Controller):
     async def test(
         self,
         webhook_endpoint_id: FromPath[str],
-        data: TestWebhookEndpoint,
+        data: JSONBody[TestWebhookEndpoint],
         services: ServicesDep,
         principal: PrincipalDep,
     ) -> WebhookEndpointTestResult:

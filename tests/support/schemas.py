@@ -9,12 +9,15 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "openai-batch-schemas.json"
+_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+_SCHEMA_FILES = ("openai-batch-schemas.json", "webhook-schemas.json")
 
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    schemas = json.loads(_SCHEMA_FILE.read_text())["schemas"]
+    schemas = {}
+    for file_name in _SCHEMA_FILES:
+        schemas |= json.loads((_SCHEMA_DIR / file_name).read_text())["schemas"]
     return Draft202012Validator(schemas[name])
 
 
