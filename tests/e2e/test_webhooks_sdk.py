@@ -34,11 +34,15 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-def hooked(scripted_settings: Settings, scripted: ScriptedProvider) -> Iterator[GatewayServer]:
-    """The scripted gateway, with loopback receivers allowed and a retry schedule of tenths of a second."""
+def hooked_settings(scripted_settings: Settings) -> Settings:
+    """Loopback receivers allowed, and a retry schedule of tenths of a second."""
     webhooks = WebhooksSettings(allowed_hosts=["127.0.0.1"], first_retry_seconds=0.1, max_retry_seconds=0.3)
-    settings = msgspec.structs.replace(scripted_settings, webhooks=webhooks)
-    server = GatewayServer(settings, run_worker=True, providers=ProviderSet({"scripted": scripted}))
+    return msgspec.structs.replace(scripted_settings, webhooks=webhooks)
+
+
+@pytest.fixture
+def hooked(hooked_settings: Settings, scripted: ScriptedProvider) -> Iterator[GatewayServer]:
+    server = GatewayServer(hooked_settings, run_worker=True, providers=ProviderSet({"scripted": scripted}))
     server.start()
     yield server
     server.stop()
@@ -74,7 +78,8 @@ def test_endpoints_are_managed_with_the_sdk_and_the_secret_is_shown_only_twice(
 ) -> None:
     created = alpha.webhooks.create(name="ops", url=receiver.url, event_types=["batch.completed"])
     assert created.signing_secret.startswith("whsec_")
-    assert created.signing_secret_hint is not None and created.signing_secret.endswith(created.signing_secret_hint[-4:])
+    assert created.signing_secret_hint is not None
+    assert created.signing_secret.endswith(created.signing_secret_hint[-4:])
     assert_matches(
         "WebhookEndpointWithSecret",
         _raw(hooked, "POST", "/webhook_endpoints", {"name": "x", "url": receiver.url, "event_types": ALL_TYPES}),
@@ -205,3 +210,35 @@ def test_rotation_with_overlap_signs_with_both_secrets(alpha: Sdk, receiver: Web
     for secret in (created.signing_secret, kept.signing_secret):
         with pytest.raises(openai.InvalidWebhookSignatureError):
             alpha.webhooks.verify_signature(received.body, received.headers, secret=secret)
+
+
+def test_delivery_goes_on_after_the_gateway_and_its_worker_restart(
+    hooked: GatewayServer, hooked_settings: Settings, scripted: ScriptedProvider, alpha: Sdk
+) -> None:
+    """In-process and graceful (the SIGKILL variant with processes is test_webhooks_restart.py, slow)."""
+    with WebhookReceiver(fail_first=3) as receiver:
+        endpoint = alpha.webhooks.create(name="x", url=receiver.url, event_types=["batch.completed"])
+        webhooks = msgspec.structs.replace(hooked_settings.webhooks, first_retry_seconds=1.0, max_retry_seconds=1.0)
+        hooked.stop()
+        slow_retries = msgspec.structs.replace(hooked_settings, webhooks=webhooks)
+        first = GatewayServer(slow_retries, run_worker=True, providers=ProviderSet({"scripted": scripted}))
+        first.start()
+        with openai.OpenAI(base_url=first.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0) as sdk:
+            batch_id = _batch(sdk, ["a"])
+            wait_for(sdk, batch_id, {"completed"})
+        deadline = time.monotonic() + 10
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first.stop()  # the next attempt is a second away: the queue in Redis holds it
+        restarted_at = time.time()
+        assert [r.status for r in receiver.received] == [500]
+        second = GatewayServer(hooked_settings, run_worker=True, providers=ProviderSet({"scripted": scripted}))
+        second.start()
+        try:
+            [delivered] = receiver.wait_delivered(1)
+        finally:
+            second.stop()
+    assert [r.status for r in receiver.received] == [500, 500, 500, 200]
+    assert all(r.at > restarted_at for r in receiver.received[1:])
+    event = alpha.webhooks.unwrap(delivered.body, delivered.headers, secret=endpoint.signing_secret)
+    assert (event.type, event.data.id) == ("batch.completed", batch_id)

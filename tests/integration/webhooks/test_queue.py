@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.batches import BatchRecord, BatchStatus
 from gateway.settings import WebhooksSettings
-from gateway.webhooks import Deliverer, Delivery, DeliveryQueue, EndpointStore, enqueue_batch_event, open_client
+from gateway.webhooks import Deliverer, Delivery, DeliveryQueue, EndpointStore, enqueue_batch_event, open_client, send
 from gateway.webhooks.records import EndpointRecord
 from gateway.webhooks.signing import new_secret
 from tests.support.webhook_receiver import WebhookReceiver
@@ -185,17 +185,11 @@ async def test_an_attempt_past_the_retry_window_is_abandoned(redis_client: aiore
     assert registry.get_sample_value("batchgate_webhook_deliveries_total", labels) == 1
 
 
-def test_nothing_is_sent_to_a_refused_address() -> None:
+async def test_nothing_is_sent_to_a_refused_address() -> None:
     """The delivery-time guard (after resolution) refuses what create-time checks would have: no request made."""
     record = _endpoint("https://127.0.0.1:1/hook")
-
-    async def attempt() -> str | None:
-        from gateway.webhooks import send
-
-        async with httpx.AsyncClient() as http:
-            result = await send(http, record, "wh", b"{}", allowed_hosts=[], timeout_seconds=2)
-        assert result.result == "refused"
-        return result.error
-
-    error = asyncio.run(attempt())
-    assert error is not None and "loopback" in error
+    async with httpx.AsyncClient() as http:
+        result = await send(http, record, "wh", b"{}", allowed_hosts=[], timeout_seconds=2)
+    assert result.result == "refused"
+    assert result.error is not None
+    assert "loopback" in result.error
