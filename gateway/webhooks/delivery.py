@@ -11,6 +11,7 @@ import time
 import httpx
 import structlog
 from prometheus_client import CollectorRegistry
+from redis.exceptions import RedisError
 
 from accounting.redis_types import RedisClient
 from gateway.settings import WebhooksSettings
@@ -24,6 +25,7 @@ __all__ = ["Deliverer", "retry_delay_seconds"]
 log = structlog.get_logger("batchgate.webhooks")
 
 IDLE_SECONDS = 0.5
+STORE_DOWN_SECONDS = 1.0
 PENDING_REFRESH_SECONDS = 5.0
 GRACE_SECONDS = 10.0
 
@@ -68,8 +70,9 @@ class Deliverer:
             return 0
         try:
             claimed = await self._queue.claim(now_ms=int(time.time() * 1000), lease_ms=self._lease_ms, limit=free)
-        except (ConnectionError, OSError) as exc:
-            log.warning("webhook_claim_failed", error=str(exc))
+        except (RedisError, OSError) as exc:  # Redis down or restarting: the queue is still there afterwards
+            log.warning("webhook_claim_failed", error=type(exc).__name__)
+            await asyncio.sleep(STORE_DOWN_SECONDS)
             return 0
         for delivery in claimed:
             task = asyncio.create_task(self._deliver_safely(http, delivery), name=f"webhook-{delivery.id}")
@@ -78,7 +81,7 @@ class Deliverer:
         return len(claimed)
 
     async def _refresh_pending(self) -> None:
-        with contextlib.suppress(ConnectionError, OSError):
+        with contextlib.suppress(RedisError, OSError):
             self._metrics.pending.set(await self._queue.pending())
 
     async def _deliver_safely(self, http: httpx.AsyncClient, delivery: Delivery) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from gateway.webhooks import UnsafeUrlError, check_target, parse_target
+from gateway.webhooks.sender import _pinned
 
 REFUSED_ADDRESSES = [
     ("https://127.0.0.1/hook", "loopback"),
@@ -57,3 +60,15 @@ async def test_allowed_hosts_may_be_internal_and_plain_http() -> None:
     assert await check_target(target) is None  # connected to by name, no address check
     with pytest.raises(UnsafeUrlError):  # the allowance names hosts, not addresses they resolve to
         await check_target(parse_target("http://localhost:9000/hook", ["127.0.0.1"]))
+
+
+def test_an_attempt_connects_to_the_checked_address_with_the_hosts_name() -> None:
+    """DNS rebinding: the request goes to the address that passed the check; Host and TLS SNI keep the name."""
+    target = parse_target("https://hooks.example.com:8443/in?x=1", [])
+    headers: dict[str, str] = {}
+    url, extensions = _pinned(target, ipaddress.ip_address("93.184.216.34"), headers)
+    assert str(url) == "https://93.184.216.34:8443/in?x=1"
+    assert headers["host"] == "hooks.example.com:8443"
+    assert extensions == {"sni_hostname": "hooks.example.com"}
+    url, extensions = _pinned(target, ipaddress.ip_address("2606:2800:220:1::1"), {})
+    assert url.host == "2606:2800:220:1::1"
