@@ -18,6 +18,7 @@ from gateway.settings import Settings, WebhooksSettings
 from gateway.worker.providers import ProviderSet
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
+from tests.support.ports import free_port
 from tests.support.schemas import assert_matches
 from tests.support.scripted_provider import ScriptedProvider
 from tests.support.webhook_receiver import WebhookReceiver
@@ -120,16 +121,7 @@ def test_endpoints_are_managed_with_the_sdk_and_the_secret_is_shown_only_twice(
         alpha.webhooks.retrieve(created.id)
 
 
-def test_bad_parameters_answer_400(alpha: Sdk, receiver: WebhookReceiver) -> None:
-    with pytest.raises(openai.BadRequestError, match="Unsupported event type"):
-        alpha.webhooks.create(name="x", url=receiver.url, event_types=["response.completed"])
-    with pytest.raises(openai.BadRequestError):
-        alpha.webhooks.create(name="x", url=receiver.url, event_types=[])
-    with pytest.raises(openai.BadRequestError, match="https"):
-        alpha.webhooks.create(name="x", url="http://8.8.8.8/hook", event_types=["batch.completed"])
-
-
-def test_internal_urls_are_refused_unless_allowed(client: Sdk, alpha: Sdk, receiver: WebhookReceiver) -> None:
+def test_internal_urls_and_bad_parameters_are_refused(client: Sdk, alpha: Sdk, receiver: WebhookReceiver) -> None:
     # `client` talks to a gateway with no [webhooks] allowed_hosts; `alpha` to one allowing 127.0.0.1.
     for url in (
         "https://127.0.0.1/hook",
@@ -144,9 +136,17 @@ def test_internal_urls_are_refused_unless_allowed(client: Sdk, alpha: Sdk, recei
     with pytest.raises(openai.BadRequestError, match="metadata"):
         alpha.webhooks.update(created.id, url="https://169.254.169.254/latest/meta-data/")
     assert alpha.webhooks.retrieve(created.id).url == receiver.url
+    with pytest.raises(openai.BadRequestError, match="Unsupported event type"):
+        alpha.webhooks.create(name="x", url=receiver.url, event_types=["response.completed"])
+    with pytest.raises(openai.BadRequestError):
+        alpha.webhooks.create(name="x", url=receiver.url, event_types=[])
+    with pytest.raises(openai.BadRequestError, match="https"):
+        alpha.webhooks.create(name="x", url="http://8.8.8.8/hook", event_types=["batch.completed"])
 
 
-def test_test_reports_the_receivers_status_code(alpha: Sdk, receiver: WebhookReceiver) -> None:
+def test_test_reports_the_status_code_and_rotation_keeps_the_old_secret_for_the_overlap(
+    alpha: Sdk, receiver: WebhookReceiver
+) -> None:
     receiver.fail_first = 1
     created = alpha.webhooks.create(name="x", url=receiver.url, event_types=["batch.completed"])
     assert alpha.webhooks.test(created.id, event_type="batch.cancelled").status_code == 500
@@ -157,6 +157,26 @@ def test_test_reports_the_receivers_status_code(alpha: Sdk, receiver: WebhookRec
     for received in receiver.received:
         event = alpha.webhooks.unwrap(received.body, received.headers, secret=created.signing_secret)
         assert event.type == "batch.cancelled"
+
+    # Rotation: with the overlap both secrets sign; without it only the newest.
+    kept = alpha.webhooks.rotate_secret(created.id, keep_old_secret_active_for_24_hours=True)
+    alpha.webhooks.test(created.id, event_type="batch.completed")
+    received = receiver.received[-1]
+    for secret in (created.signing_secret, kept.signing_secret):
+        alpha.webhooks.verify_signature(received.body, received.headers, secret=secret)
+
+    revoked = alpha.webhooks.rotate_secret(created.id)  # no overlap: only the newest secret signs
+    alpha.webhooks.test(created.id, event_type="batch.completed")
+    received = receiver.received[-1]
+    alpha.webhooks.verify_signature(received.body, received.headers, secret=revoked.signing_secret)
+    for secret in (created.signing_secret, kept.signing_secret):
+        with pytest.raises(openai.InvalidWebhookSignatureError):
+            alpha.webhooks.verify_signature(received.body, received.headers, secret=secret)
+
+    nobody = alpha.webhooks.create(name="y", url=f"http://127.0.0.1:{free_port()}/", event_types=["batch.failed"])
+    with pytest.raises(openai.BadRequestError) as unreachable:  # no answer at all: a 400 naming why, never a 5xx
+        alpha.webhooks.test(nobody.id, event_type="batch.failed")
+    assert unreachable.value.code == "webhook_delivery_failed"
 
 
 def test_every_terminal_batch_gets_exactly_one_verified_event(
@@ -192,24 +212,6 @@ def test_every_terminal_batch_gets_exactly_one_verified_event(
     assert events == expected
     attempts = Counter(r.headers["webhook-id"] for r in receiver.received)
     assert sorted(attempts.values()) == [4] * len(expected), "three 500s, then the 200 that ends it"
-
-
-def test_rotation_with_overlap_signs_with_both_secrets(alpha: Sdk, receiver: WebhookReceiver) -> None:
-    receiver.fail_first = 0
-    created = alpha.webhooks.create(name="x", url=receiver.url, event_types=["batch.completed"])
-    kept = alpha.webhooks.rotate_secret(created.id, keep_old_secret_active_for_24_hours=True)
-    alpha.webhooks.test(created.id, event_type="batch.completed")
-    received = receiver.received[-1]
-    for secret in (created.signing_secret, kept.signing_secret):
-        alpha.webhooks.verify_signature(received.body, received.headers, secret=secret)
-
-    revoked = alpha.webhooks.rotate_secret(created.id)  # no overlap: only the newest secret signs
-    alpha.webhooks.test(created.id, event_type="batch.completed")
-    received = receiver.received[-1]
-    alpha.webhooks.verify_signature(received.body, received.headers, secret=revoked.signing_secret)
-    for secret in (created.signing_secret, kept.signing_secret):
-        with pytest.raises(openai.InvalidWebhookSignatureError):
-            alpha.webhooks.verify_signature(received.body, received.headers, secret=secret)
 
 
 def test_delivery_goes_on_after_the_gateway_and_its_worker_restart(
