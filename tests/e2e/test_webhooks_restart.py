@@ -8,6 +8,7 @@ the in-process variant (test_webhooks_sdk.py: a graceful restart of the gateway 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -109,3 +110,55 @@ def test_delivery_continues_after_gateway_and_worker_restart(config: Path, tmp_p
     assert sum(r.at > killed_at for r in receiver.received) >= 2, "the restarted worker carried the schedule on"
     event = second.sdk().webhooks.unwrap(delivered.body, delivered.headers, secret=endpoint.signing_secret)
     assert (event.type, event.data.id) == ("batch.completed", batch.id)
+
+
+@pytest.mark.slow
+def test_many_batches_two_workers_one_killed(config: Path, tmp_path: Path) -> None:
+    """Thirty batches, two workers sharing the queue, one SIGKILLed and the API restarted mid-schedule: every
+    batch's event reaches the receiver verified, once with a 2xx, after its three 500s. Prints the figures."""
+    batches = 30
+    env = {"WH_LOCAL_KEY": "sk-local"}
+    with WebhookReceiver(fail_first=3) as receiver:
+        first = Pair(config, tmp_path, 1)
+        extra = BatchgateProcess(
+            ["worker", "--config", str(config), "--metrics-port", "0"], tmp_path / "worker-extra.log", env
+        ).start()
+        second: Pair | None = None
+        try:
+            sdk = first.sdk()
+            endpoint = sdk.webhooks.create(name="ops", url=receiver.url, event_types=["batch.completed"])
+            ids = []
+            for index in range(batches):
+                content = jsonl([line(f"b{index}-{i}", model="local-model") for i in range(5)])
+                upload = sdk.files.create(file=("in.jsonl", content), purpose="batch")
+                ids.append(
+                    sdk.batches.create(
+                        input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
+                    ).id
+                )
+            deadline = time.monotonic() + 60
+            while len(receiver.received) < batches and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first.kill()  # the API and one worker die; the extra worker goes on alone for a while
+            killed_at = time.time()
+            second = Pair(config, tmp_path, 2)
+            delivered = receiver.wait_delivered(batches, timeout=120)
+            time.sleep(2.0)
+            finished = {b: second.sdk().batches.retrieve(b).completed_at for b in ids}
+        finally:
+            first.stop()
+            extra.stop()
+            if second is not None:
+                second.stop()
+    events = [second.sdk().webhooks.unwrap(r.body, r.headers, secret=endpoint.signing_secret) for r in delivered]
+    assert sorted(e.data.id for e in events) == sorted(ids), "one 2xx delivery per batch, no duplicate"
+    attempts = Counter(r.headers["webhook-id"] for r in receiver.received)
+    latency = sorted(r.at - (finished[e.data.id] or 0) for r, e in zip(delivered, events, strict=True))
+    after_kill = sum(r.at > killed_at for r in receiver.received)
+    print(
+        f"\nwebhooks, {batches} batches, receiver 500 x3 then 200, first_retry=max_retry=0.5 s\n"
+        f"| deliveries 2xx | attempts per delivery | attempts after the kill | event after completed_at p50 / max |\n"
+        f"| {len(delivered)} | {sorted(set(attempts.values()))} | {after_kill} | "
+        f"{latency[len(latency) // 2]:.1f} s / {latency[-1]:.1f} s |"
+    )
+    assert set(attempts.values()) == {4}
