@@ -168,8 +168,9 @@ class WebhookEndpointsController(Controller):
             fields["name"] = data.name
         if data.url is not None and data.url != current.url:
             fields["url"] = await _checked_url(services, data.url)
-        if data.event_types is not None and _event_types(data.event_types) != current.event_types:
-            fields["event_types"] = ",".join(_event_types(data.event_types))
+        event_types = None if data.event_types is None else _event_types(data.event_types)
+        if event_types is not None and event_types != current.event_types:
+            fields["event_types"] = ",".join(event_types)
         if not fields:  # an unchanged update does not advance updated_at (OpenAI's meaning)
             return _wire(current)
         fields["updated_at"] = str(int(time.time()))

@@ -48,8 +48,13 @@ class EndpointStore:
         start = f"({after}" if after else "+"
         index = keys.webhook_endpoint_index(tenant)
         ids = await self._redis.zrange(index, start, "-", desc=True, bylex=True, offset=0, num=limit + 1)
-        records = [await self.get(raw.decode(), tenant=tenant) for raw in cast("list[bytes]", ids[:limit])]
-        return [record for record in records if record is not None], len(ids) > limit
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for raw in cast("list[bytes]", ids[:limit]):
+                pipe.hgetall(keys.webhook_endpoint(raw.decode()))
+            hashes = cast("list[dict[bytes, bytes]]", await pipe.execute())
+        # An endpoint deleted between the two reads is skipped; the tenant check guards a corrupt index.
+        records = [decode_record(raw) for raw in hashes if raw]
+        return [record for record in records if record.tenant == tenant], len(ids) > limit
 
     async def all(self, tenant: str) -> list[EndpointRecord]:
         """Every endpoint of a tenant (bounded by `max_endpoints_per_tenant`)."""
