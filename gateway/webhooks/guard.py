@@ -88,17 +88,30 @@ async def _resolve(target: Target) -> list[IPAddress]:
 
 
 def _forbidden(address: IPAddress) -> str | None:
-    """Why an address is not public, or None; IPv4 mapped into IPv6 is judged as the IPv4 it maps."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if address in _METADATA:
-        return "a cloud metadata"
-    if address.is_loopback:
-        return "a loopback"
-    if address.is_link_local:
-        return "a link-local"
-    if address.is_private:
-        return "a private"
-    if not address.is_global or address.is_multicast:
-        return "a non-public"
+    """Why an address is not public, or None. An IPv6 address that carries an IPv4 one (mapped, compatible,
+    NAT64, 6to4, Teredo) is judged by that IPv4 address too: those reach it through a translator."""
+    for candidate in (*_embedded_ipv4(address), address):
+        if candidate in _METADATA:
+            return "a cloud metadata"
+        if candidate.is_loopback:
+            return "a loopback"
+        if candidate.is_link_local:
+            return "a link-local"
+        if candidate.is_private:
+            return "a private"
+        if not candidate.is_global or candidate.is_multicast:
+            return "a non-public"
     return None
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [a for a in (address.ipv4_mapped, address.sixtofour, address.teredo and address.teredo[0]) if a]
+    if address in _IPV4_COMPATIBLE or any(address in network for network in _NAT64):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found

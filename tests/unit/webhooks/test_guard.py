@@ -14,6 +14,10 @@ REFUSED_ADDRESSES = [
     ("https://127.8.9.10:8443/hook", "loopback"),
     ("https://[::1]/hook", "loopback"),
     ("https://[::ffff:127.0.0.1]/hook", "loopback"),
+    ("https://[::127.0.0.1]/hook", "loopback"),  # IPv4-compatible
+    ("https://[64:ff9b::7f00:1]/hook", "loopback"),  # NAT64 to 127.0.0.1
+    ("https://[64:ff9b::a9fe:a9fe]/hook", "cloud metadata"),  # NAT64 to 169.254.169.254
+    ("https://[2002:a00:1::1]/hook", "private"),  # 6to4 from 10.0.0.1
     ("https://169.254.169.254/latest/meta-data/", "cloud metadata"),
     ("https://[fd00:ec2::254]/", "cloud metadata"),
     ("https://169.254.1.1/hook", "link-local"),
