@@ -112,6 +112,7 @@ def _embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
     if not isinstance(address, ipaddress.IPv6Address):
         return []
     found = [a for a in (address.ipv4_mapped, address.sixtofour, address.teredo and address.teredo[0]) if a]
-    if address in _IPV4_COMPATIBLE or any(address in network for network in _NAT64):
+    compatible = address in _IPV4_COMPATIBLE and int(address) > 1  # `::` and `::1` are IPv6's own
+    if compatible or any(address in network for network in _NAT64):
         found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
     return found
