@@ -63,7 +63,7 @@ class RotateSecret(msgspec.Struct, kw_only=True):
     keep_old_secret_active_for_24_hours: bool = False
 
 
-class TestWebhookEndpoint(msgspec.Struct, kw_only=True):
+class SendTestEvent(msgspec.Struct, kw_only=True):
     event_type: str
 
 
@@ -212,7 +212,7 @@ class WebhookEndpointsController(Controller):
     async def test(
         self,
         webhook_endpoint_id: FromPath[str],
-        data: JSONBody[TestWebhookEndpoint],
+        data: JSONBody[SendTestEvent],
         services: ServicesDep,
         principal: PrincipalDep,
     ) -> WebhookEndpointTestResult:
