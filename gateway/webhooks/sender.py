@@ -38,7 +38,8 @@ class Attempt:
 
 def open_client(timeout_seconds: float) -> httpx.AsyncClient:
     """No redirects (a 3xx is a failed attempt), no pooled connections: each attempt connects to the address
-    it just checked, with the SNI of the URL's host, so a kept-alive connection must never be reused."""
+    it just checked, with the SNI of the URL's host, so a kept-alive connection must never be reused. No proxy
+    from the environment either: a proxy would connect by name, past the address check."""
     return httpx.AsyncClient(
         follow_redirects=False,
         timeout=httpx.Timeout(timeout_seconds),
