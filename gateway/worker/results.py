@@ -19,6 +19,7 @@ from accounting.usage import UsageAccumulator, UsageTotals
 from gateway.ids import new_line_id
 from gateway.storage import iter_file
 from providers.base import BlobStore
+from providers.endpoints import ENDPOINTS
 
 __all__ = ["NEVER_RAN_MESSAGES", "AssembledFile", "Assembly", "assemble"]
 
@@ -34,10 +35,14 @@ class _Response(msgspec.Struct):
     status_code: int = 0
 
 
+_NULL = msgspec.Raw(b"null")
+
+
 class _LineView(msgspec.Struct):
     custom_id: str | None = None
     response: _Response | None = None
-    error: msgspec.Raw | None = None
+    # Not `Raw | None`: msgspec reads that union as "null only" and rejects every line carrying an error object.
+    error: msgspec.Raw = _NULL
 
 
 class _NeverRanError(msgspec.Struct):
@@ -96,7 +101,7 @@ class _Spool:
 
 
 def _is_success(view: _LineView) -> bool:
-    return view.error is None and view.response is not None and 200 <= view.response.status_code < 300
+    return bytes(view.error) == b"null" and view.response is not None and 200 <= view.response.status_code < 300
 
 
 async def assemble(
@@ -108,10 +113,11 @@ async def assemble(
     output_key: str,
     error_key: str,
     never_ran_code: str,
+    endpoint: str = "/v1/chat/completions",
 ) -> Assembly:
     """Write the two result files from the provider's `lines`; `custom_ids` lists every input request."""
     output, errors = _Spool(spool_dir), _Spool(spool_dir)
-    usage = UsageAccumulator()
+    usage = UsageAccumulator(ENDPOINTS[endpoint].usage)
     seen: set[str] = set()
     try:
         async for line in lines:
