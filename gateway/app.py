@@ -28,6 +28,7 @@ from gateway.http.files import FilesController
 from gateway.http.health import healthz, metrics, readyz
 from gateway.http.middleware import RequestContextMiddleware
 from gateway.http.openapi import BEARER_COMPONENTS, BEARER_SECURITY
+from gateway.http.webhooks import WebhookEndpointsController, webhook_event_types
 from gateway.redis_policy import check_eviction_policy
 from gateway.services import Services, open_services
 from gateway.settings import Settings
@@ -74,7 +75,16 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
             services.metrics.observe_http(method, route, status, seconds)
 
     app = Litestar(
-        route_handlers=[FilesController, BatchesController, AccountingController, healthz, readyz, metrics],
+        route_handlers=[
+            FilesController,
+            BatchesController,
+            AccountingController,
+            WebhookEndpointsController,
+            webhook_event_types,
+            healthz,
+            readyz,
+            metrics,
+        ],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(services_dependency, sync_to_thread=False),

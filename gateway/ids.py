@@ -12,7 +12,15 @@ import secrets
 import threading
 import time
 
-__all__ = ["new_batch_id", "new_file_id", "new_line_id", "new_request_id"]
+__all__ = [
+    "new_batch_id",
+    "new_event_id",
+    "new_file_id",
+    "new_line_id",
+    "new_request_id",
+    "new_webhook_endpoint_id",
+    "new_webhook_id",
+]
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 _RANDOM_BITS = 80
@@ -57,3 +65,17 @@ def new_line_id() -> str:
 
 def new_request_id() -> str:
     return f"req_{_ids.next()}"
+
+
+def new_webhook_endpoint_id() -> str:
+    return f"we_{_ids.next()}"
+
+
+def new_event_id() -> str:
+    """Id of a webhook event (the payload's `id`)."""
+    return f"evt_{_ids.next()}"
+
+
+def new_webhook_id() -> str:
+    """Id of one event's delivery to one endpoint: the `webhook-id` header, the same on every retry."""
+    return f"wh_{_ids.next()}"

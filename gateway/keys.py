@@ -9,6 +9,8 @@ hash tag (`{...}`), so every script runs in one slot on Redis Cluster:
   per batch; the per-line traffic lives on the executor's per-batch tags (`providers/keys.py`).
 - `{files}`: every file metadata key (records, tenant indexes, the expiry index), written in one
   transaction per upload or delete. File contents live in storage, not Redis.
+- `{webhooks}`: webhook endpoints, their tenant indexes and the delivery queue, so enqueueing an event for
+  every endpoint of a tenant and claiming due deliveries are single scripts.
 - `{work}`: the shared work schedule. Upload leases are tagged per tenant (one key per script).
 
 (`providers/keys.py` and `accounting/keys.py` own their packages' keys with the same prefix, because those
@@ -29,6 +31,11 @@ __all__ = [
     "file_record",
     "files_by_expiry",
     "upload_leases",
+    "webhook_batch_event",
+    "webhook_deliveries_due",
+    "webhook_delivery",
+    "webhook_endpoint",
+    "webhook_endpoint_index",
     "work_claims",
     "work_due",
     "work_tokens",
@@ -106,3 +113,32 @@ def work_claims() -> str:
 def work_tokens() -> str:
     """Counter issuing fencing tokens; same hash tag as `work_due`."""
     return f"{PREFIX}{{work}}:token"
+
+
+_WEBHOOKS = f"{PREFIX}{{webhooks}}:"
+
+
+def webhook_endpoint(endpoint_id: str) -> str:
+    """Hash of a webhook endpoint (`gateway.webhooks.records`), its signing secrets included."""
+    return f"{_WEBHOOKS}endpoint:{endpoint_id}"
+
+
+def webhook_endpoint_index(tenant: str) -> str:
+    """Lexicographic sorted set (all scores 0) of a tenant's webhook endpoint ids; ids sort by creation time."""
+    return f"{_WEBHOOKS}tenant:{tenant}"
+
+
+def webhook_delivery(webhook_id: str) -> str:
+    """Hash of one pending delivery (one event to one endpoint), deleted when delivered or abandoned."""
+    return f"{_WEBHOOKS}delivery:{webhook_id}"
+
+
+def webhook_deliveries_due() -> str:
+    """Sorted set of pending delivery ids scored by the unix-ms time they are next due (a claim re-scores
+    to its lease end, so a dead worker's attempt comes back by itself)."""
+    return f"{_WEBHOOKS}due"
+
+
+def webhook_batch_event(batch_id: str) -> str:
+    """Marker that a batch's terminal event was enqueued (holds the event id): enqueueing happens once."""
+    return f"{_WEBHOOKS}batch-event:{batch_id}"

@@ -30,6 +30,7 @@ __all__ = [
     "Settings",
     "StorageSettings",
     "Tenant",
+    "WebhooksSettings",
     "default_settings",
     "load_settings",
 ]
@@ -80,6 +81,24 @@ class LimitsSettings(_Strict):
     max_batches_in_flight_per_tenant: PositiveInt = 100
 
 
+class WebhooksSettings(_Strict):
+    """Webhook delivery (`gateway.webhooks`): the SSRF exceptions and the retry schedule."""
+
+    # Hosts a tenant's webhook URL may name although they resolve to loopback/private/link-local addresses;
+    # plain http is allowed for them too. Compared with the URL's host name, case-insensitively.
+    allowed_hosts: list[str] = msgspec.field(default_factory=list)
+    # Exponential backoff between attempts: first_retry_seconds, doubling, at most max_retry_seconds.
+    first_retry_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    max_retry_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
+    # A delivery is retried for at least this long after the event (OpenAI's contract: at least 24 hours).
+    retry_for_seconds: Annotated[int, msgspec.Meta(ge=86400)] = 3 * 86400
+    # One attempt's whole HTTP exchange; a slower receiver counts as a failed attempt.
+    timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    # Attempts in flight per worker process.
+    max_concurrency: PositiveInt = 16
+    max_endpoints_per_tenant: PositiveInt = 20
+
+
 class Tenant(_Strict):
     name: Name
     api_keys: list[str] = msgspec.field(default_factory=list)
@@ -113,6 +132,7 @@ class Settings(_Strict):
     tenants: list[Tenant] = msgspec.field(default_factory=list)
     providers: dict[str, ProviderSettings] = msgspec.field(default_factory=dict)
     models: list[ModelRoute] = msgspec.field(default_factory=list)
+    webhooks: WebhooksSettings = msgspec.field(default_factory=WebhooksSettings)
 
     def __post_init__(self) -> None:
         _check_references(self)

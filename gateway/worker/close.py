@@ -10,6 +10,7 @@ import contextlib
 
 from gateway.batches import BatchRecord, Claim
 from gateway.storage import StorageError
+from gateway.webhooks import enqueue_batch_event
 from gateway.worker.context import WorkerContext, job_for, log
 from gateway.worker.custom_ids import custom_ids_key
 from gateway.worker.settle import settle_batch, usage_of
@@ -20,6 +21,7 @@ __all__ = ["close_batch", "settle_batch", "usage_of"]
 
 async def close_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) -> None:
     await settle_batch(ctx, record)
+    await enqueue_batch_event(ctx.services.redis, record)  # after settlement: receivers read final figures
     await ctx.ledger.release(record.id)
     provider = ctx.providers.get(record.provider or "")
     if provider is not None and record.provider_state:

@@ -8,6 +8,7 @@ import socket
 import uuid
 
 from gateway.services import Services
+from gateway.webhooks import Deliverer
 from gateway.worker.context import WorkerContext
 from gateway.worker.loop import Worker
 from gateway.worker.providers import ProviderSet, build_providers
@@ -38,7 +39,8 @@ async def run_worker(services: Services, stop: asyncio.Event, *, providers: Prov
         lease_ms=int(settings.batches.lease_seconds * 1000),
     )
     try:
-        await Worker(ctx).run(stop)
+        deliverer = Deliverer(services.redis, settings.webhooks, services.registry)
+        await asyncio.gather(Worker(ctx).run(stop), deliverer.run(stop))
     finally:
         if owned:
             await provider_set.aclose()

@@ -49,6 +49,13 @@ def _ledger() -> list[str]:  # every accounting script (settle, budget, reserve,
     return group
 
 
+def _webhooks() -> list[str]:  # endpoint scripts (record + tenant index), ENQUEUE (marker, due, deliveries), CLAIM
+    group = [gw.webhook_deliveries_due()]
+    group += [gw.webhook_endpoint(i) for i in IDS] + [gw.webhook_endpoint_index(t) for t in TENANTS]
+    group += [gw.webhook_delivery(i) for i in IDS] + [gw.webhook_batch_event(i) for i in IDS]
+    return group
+
+
 def _native_provider(provider: str) -> list[str]:  # ENQUEUE/NEXT (stream, marker, backlogs), RATE (both limits)
     rates = [prov.native_rate(provider, kind) for kind in ("rpm", "tpm")]
     backlogs = [prov.native_backlog(provider, batch_id) for batch_id in IDS]
@@ -60,6 +67,7 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("file metadata", _file_metadata()),
     ("work schedule", [gw.work_due(), gw.work_claims(), gw.work_tokens()]),
     ("ledger", _ledger()),
+    ("webhooks", _webhooks()),
     *((f"upload leases of {t}", [gw.upload_leases(t)]) for t in TENANTS),
     *((f"native provider {p}", _native_provider(p)) for p in PROVIDERS),
     *(
