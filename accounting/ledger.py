@@ -99,6 +99,7 @@ class Ledger:
             keys.month_spend(month),
             keys.tenant_reservations(record.tenant),
             keys.reservation_owners(),
+            *keys.tag_settle_keys(record.tags, month),
         ]
         head: list[bytes | str | int] = [_ENCODER.encode(record), _member(record), record.tenant, record.batch_id]
         args = [*head, plain(record.batch_cost_usd), *_total_args(record)]
@@ -160,7 +161,7 @@ class Ledger:
     async def summary(
         self,
         tenant: str | None = None,
-        group_by: Sequence[GroupBy] = (),
+        group_by: Sequence[str] = (),
         *,
         since: int | None = None,
         until: int | None = None,

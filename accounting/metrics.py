@@ -7,7 +7,7 @@ number of series does not grow with the number of batches. Money becomes float o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Literal
 
@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from accounting.records import LedgerRecord
+from accounting.tags import OTHER
 
 __all__ = ["STATUS_GAUGE", "TOKEN_KINDS", "Metrics", "StatusGaugeCollector", "StatusSnapshot", "UpstreamOutcome"]
 
@@ -33,27 +34,34 @@ _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
-    """All metric objects. Build one per process (or per test) with the registry to register into."""
+    """All metric objects. Build one per process (or per test) with the registry to register into.
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    `tag_keys` (the declared cost allocation tags) are added as labels to the token, cost and savings
+    counters; their values come bounded from `accounting.tag_labels` (values past the cap read `other`).
+    """
+
+    def __init__(self, registry: CollectorRegistry, tag_keys: Sequence[str] = ()) -> None:
+        self.tag_keys = tuple(tag_keys)
         self._settlement(registry)
         self._operations(registry)
+        self._tag_budgets(registry)
 
     def _settlement(self, registry: CollectorRegistry) -> None:
+        money = [*_MONEY, *self.tag_keys]
         self.batch_tokens = Counter(
-            "batchgate_batch_tokens", "Tokens of settled batches.", [*_MONEY, "kind"], registry=registry
+            "batchgate_batch_tokens", "Tokens of settled batches.", [*money, "kind"], registry=registry
         )
         self.batch_list_cost = Counter(
             "batchgate_batch_list_cost_usd",
             "Real-time list price of settled batches' tokens.",
-            _MONEY,
+            money,
             registry=registry,
         )
         self.batch_cost = Counter(
-            "batchgate_batch_cost_usd", "Cost of settled batches after the batch discount.", _MONEY, registry=registry
+            "batchgate_batch_cost_usd", "Cost of settled batches after the batch discount.", money, registry=registry
         )
         self.batch_savings = Counter(
-            "batchgate_batch_savings_usd", "List price minus batch cost of settled batches.", _MONEY, registry=registry
+            "batchgate_batch_savings_usd", "List price minus batch cost of settled batches.", money, registry=registry
         )
         self.batches = Counter(
             "batchgate_batches",
@@ -98,6 +106,17 @@ class Metrics:
             "batchgate_tenant_month_spend_usd",
             "Settled spend of a tenant this UTC month.",
             ["tenant"],
+            registry=registry,
+        )
+
+    def _tag_budgets(self, registry: CollectorRegistry) -> None:
+        self.tag_budget = Gauge(
+            "batchgate_tag_budget_usd", "Monthly budget of a tag value.", ["key", "value"], registry=registry
+        )
+        self.tag_month_spend = Gauge(
+            "batchgate_tag_month_spend_usd",
+            "Settled spend of a budgeted tag value this UTC month.",
+            ["key", "value"],
             registry=registry,
         )
 
@@ -152,9 +171,21 @@ class Metrics:
             self.tenant_budget.labels(tenant).set(float(budget_usd))
         self.tenant_month_spend.labels(tenant).set(float(month_spend_usd))
 
-    def record_settlement(self, record: LedgerRecord, turnaround_seconds: float) -> None:
-        """Count one settled batch. Call it only when `Ledger.settle` returned True (exactly once)."""
-        money = (record.tenant, record.provider, record.model)
+    def set_tag_budget(self, key: str, value: str, budget_usd: Decimal, month_spend_usd: Decimal) -> None:
+        """Publish a tag value's monthly budget and its settled spend this month."""
+        self.tag_budget.labels(key, value).set(float(budget_usd))
+        self.tag_month_spend.labels(key, value).set(float(month_spend_usd))
+
+    def record_settlement(
+        self, record: LedgerRecord, turnaround_seconds: float, tag_labels: Mapping[str, str] | None = None
+    ) -> None:
+        """Count one settled batch. Call it only when `Ledger.settle` returned True (exactly once).
+
+        `tag_labels` are the bounded label values of the record's tags (`TagLabels.labels`); a declared key
+        missing from them is counted as `other`, so a label never carries an unbounded value.
+        """
+        labels = tag_labels or {}
+        money = (record.tenant, record.provider, record.model, *(labels.get(key, OTHER) for key in self.tag_keys))
         tokens = (record.input_tokens, record.cached_input_tokens, record.output_tokens, record.reasoning_tokens)
         for kind, count in zip(TOKEN_KINDS, tokens, strict=True):
             if count:
@@ -163,8 +194,9 @@ class Metrics:
         self.batch_cost.labels(*money).inc(float(record.batch_cost_usd))
         self.batch_savings.labels(*money).inc(float(record.savings_usd))
         self.batches.labels(record.tenant, record.provider, record.status).inc()
-        self.batch_requests.labels(*money, "completed").inc(record.requests_completed)
-        self.batch_requests.labels(*money, "failed").inc(record.requests_failed)
+        route = money[:3]
+        self.batch_requests.labels(*route, "completed").inc(record.requests_completed)
+        self.batch_requests.labels(*route, "failed").inc(record.requests_failed)
         if not record.priced:
             self.unpriced_batches.labels(record.provider, record.model).inc()
         self.turnaround.labels(record.provider).observe(turnaround_seconds)

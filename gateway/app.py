@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from redis.exceptions import RedisError
 
 from accounting.metrics import StatusGaugeCollector, StatusSnapshot
+from gateway.budget_gauges import refresh_budget_gauges
 from gateway.http.accounting import AccountingController
 from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
         snapshot = StatusSnapshot()
         services.registry.register(StatusGaugeCollector(snapshot))
         tasks = [asyncio.create_task(_refresh_status_counts(services, snapshot, stop), name="status-counts")]
+        tasks.append(asyncio.create_task(refresh_budget_gauges(services, stop), name="budget-gauges"))
         if run_worker:
             tasks.append(asyncio.create_task(run_worker_loop(services, stop, providers=providers), name="worker"))
         try:

@@ -140,3 +140,7 @@ from gateway.client_cli import batches_group, files_group, submit_command  # noq
 main.add_command(submit_command)
 main.add_command(batches_group)
 main.add_command(files_group)
+
+from gateway.client_cli.accounting import accounting_group  # noqa: E402  # the finance side (issue #21)
+
+main.add_command(accounting_group)

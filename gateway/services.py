@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry
 from accounting.ledger import Ledger
 from accounting.metrics import Metrics
 from accounting.redis_types import RedisClient
+from accounting.tag_budgets import TagBudgets
+from accounting.tag_labels import TagLabels
 from gateway.auth import Authenticator
 from gateway.batches import BatchStore, Schedule
 from gateway.files.store import FileStore
@@ -31,10 +33,16 @@ class Services:
     ledger: Ledger
     registry: CollectorRegistry
     metrics: Metrics
+    tag_budgets: TagBudgets
+    tag_labels: TagLabels
     draining: bool = False
 
     async def aclose(self) -> None:
         await self.redis.aclose()
+
+
+def _budgeted(settings: Settings) -> list[tuple[str, str]]:
+    return [(budget.key, budget.value) for budget in settings.accounting.tag_budgets]
 
 
 def open_services(settings: Settings) -> Services:
@@ -53,5 +61,7 @@ def open_services(settings: Settings) -> Services:
         authenticator=Authenticator(settings.tenants),
         ledger=Ledger(redis),
         registry=registry,
-        metrics=Metrics(registry),
+        metrics=Metrics(registry, settings.accounting.tag_keys),
+        tag_budgets=TagBudgets(redis),
+        tag_labels=TagLabels(redis, settings.accounting.tag_label_cap, _budgeted(settings)),
     )

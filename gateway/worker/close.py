@@ -11,8 +11,10 @@ import time
 from decimal import Decimal
 from typing import cast
 
+from accounting.charges import charges_of
 from accounting.cost import price_usage
 from accounting.records import LedgerRecord, SettledStatus
+from accounting.tags import resolve_tags
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, Claim
 from gateway.storage import StorageError
@@ -51,7 +53,8 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     provider = settings.providers.get(record.provider or "")
     route = settings.route_for(record.model or "")
     usage = usage_of(record)
-    cost = price_usage(usage, price_of(route), provider.batch_discount if provider else Decimal(0))
+    discount = provider.batch_discount if provider else Decimal(0)
+    cost = price_usage(usage, price_of(route), discount)
     finished_at = getattr(record, _FINISHED_AT[record.status]) or int(time.time())
     entry = LedgerRecord.build(
         batch_id=record.id,
@@ -63,9 +66,12 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         usage=usage,
         cost=cost,
         settled_at=finished_at,
+        tags=resolve_tags(record.metadata, settings.accounting.tag_keys),
+        charges=charges_of(usage, price_of(route), discount),
     )
     if await ctx.ledger.settle(entry):
-        ctx.metrics.record_settlement(entry, turnaround_seconds=max(0, finished_at - record.created_at))
+        labels = await ctx.services.tag_labels.labels(entry.tags)
+        ctx.metrics.record_settlement(entry, max(0, finished_at - record.created_at), tag_labels=labels)
         if not cost.priced and usage.input_tokens:
             log.warning("unpriced_batch", batch_id=record.id, model=record.model)
         log.info("batch_settled", batch_id=record.id, status=record.status.value, batch_cost_usd=str(cost.batch_usd))
