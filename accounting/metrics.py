@@ -36,32 +36,34 @@ _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 class Metrics:
     """All metric objects. Build one per process (or per test) with the registry to register into.
 
-    `tag_keys` (the declared cost allocation tags) are added as labels to the token, cost and savings
-    counters; their values come bounded from `accounting.tag_labels` (values past the cap read `other`).
+    With `tag_keys` (the declared cost allocation tags), three more counters carry list cost, cost and
+    savings labelled by those keys alone, their values bounded by `accounting.tag_labels` (past the cap:
+    `other`). Tags are not multiplied into the tenant/provider/model counters: a scrape renders every
+    series, and tenant × route × team × project grows far faster than the tags' own product
+    (tests/benchmarks/test_tag_metrics_bench.py measures both).
     """
 
     def __init__(self, registry: CollectorRegistry, tag_keys: Sequence[str] = ()) -> None:
         self.tag_keys = tuple(tag_keys)
         self._settlement(registry)
         self._operations(registry)
-        self._tag_budgets(registry)
+        self._tags(registry)
 
     def _settlement(self, registry: CollectorRegistry) -> None:
-        money = [*_MONEY, *self.tag_keys]
         self.batch_tokens = Counter(
-            "batchgate_batch_tokens", "Tokens of settled batches.", [*money, "kind"], registry=registry
+            "batchgate_batch_tokens", "Tokens of settled batches.", [*_MONEY, "kind"], registry=registry
         )
         self.batch_list_cost = Counter(
             "batchgate_batch_list_cost_usd",
             "Real-time list price of settled batches' tokens.",
-            money,
+            _MONEY,
             registry=registry,
         )
         self.batch_cost = Counter(
-            "batchgate_batch_cost_usd", "Cost of settled batches after the batch discount.", money, registry=registry
+            "batchgate_batch_cost_usd", "Cost of settled batches after the batch discount.", _MONEY, registry=registry
         )
         self.batch_savings = Counter(
-            "batchgate_batch_savings_usd", "List price minus batch cost of settled batches.", money, registry=registry
+            "batchgate_batch_savings_usd", "List price minus batch cost of settled batches.", _MONEY, registry=registry
         )
         self.batches = Counter(
             "batchgate_batches",
@@ -109,7 +111,7 @@ class Metrics:
             registry=registry,
         )
 
-    def _tag_budgets(self, registry: CollectorRegistry) -> None:
+    def _tags(self, registry: CollectorRegistry) -> None:
         self.tag_budget = Gauge(
             "batchgate_tag_budget_usd", "Monthly budget of a tag value.", ["key", "value"], registry=registry
         )
@@ -119,6 +121,16 @@ class Metrics:
             ["key", "value"],
             registry=registry,
         )
+        self.tag_money: tuple[Counter, ...] = ()
+        if self.tag_keys:
+            self.tag_money = tuple(
+                Counter(f"batchgate_tag_{name}", help_text, self.tag_keys, registry=registry)
+                for name, help_text in (
+                    ("list_cost_usd", "Real-time list price of settled batches, by cost allocation tag."),
+                    ("cost_usd", "Cost of settled batches after the batch discount, by cost allocation tag."),
+                    ("savings_usd", "List price minus batch cost of settled batches, by cost allocation tag."),
+                )
+            )
 
     def _operations(self, registry: CollectorRegistry) -> None:
         self.upstream_requests = Counter(
@@ -184,8 +196,12 @@ class Metrics:
         `tag_labels` are the bounded label values of the record's tags (`TagLabels.labels`); a declared key
         missing from them is counted as `other`, so a label never carries an unbounded value.
         """
-        labels = tag_labels or {}
-        money = (record.tenant, record.provider, record.model, *(labels.get(key, OTHER) for key in self.tag_keys))
+        if self.tag_money:
+            labels = [(tag_labels or {}).get(key, OTHER) for key in self.tag_keys]
+            amounts = (record.list_cost_usd, record.batch_cost_usd, record.savings_usd)
+            for counter, amount in zip(self.tag_money, amounts, strict=True):
+                counter.labels(*labels).inc(float(amount))
+        money = (record.tenant, record.provider, record.model)
         tokens = (record.input_tokens, record.cached_input_tokens, record.output_tokens, record.reasoning_tokens)
         for kind, count in zip(TOKEN_KINDS, tokens, strict=True):
             if count:
@@ -194,9 +210,8 @@ class Metrics:
         self.batch_cost.labels(*money).inc(float(record.batch_cost_usd))
         self.batch_savings.labels(*money).inc(float(record.savings_usd))
         self.batches.labels(record.tenant, record.provider, record.status).inc()
-        route = money[:3]
-        self.batch_requests.labels(*route, "completed").inc(record.requests_completed)
-        self.batch_requests.labels(*route, "failed").inc(record.requests_failed)
+        self.batch_requests.labels(*money, "completed").inc(record.requests_completed)
+        self.batch_requests.labels(*money, "failed").inc(record.requests_failed)
         if not record.priced:
             self.unpriced_batches.labels(record.provider, record.model).inc()
         self.turnaround.labels(record.provider).observe(turnaround_seconds)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import msgspec
 import openai
 import pytest
 import redis
+from click.testing import CliRunner, Result
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounting import keys
 from accounting.budget import estimate_max_cost
 from accounting.prices import ModelPrice
+from gateway.cli import main
 from gateway.settings import AccountingSettings, Settings, TagBudgetSettings
 from gateway.validation import Validator
 from gateway.worker.providers import ProviderSet
@@ -70,13 +74,14 @@ def create(sdk: openai.OpenAI, ids: list[str], metadata: dict[str, str] | None) 
     return batch.id
 
 
-def test_tags_flow_from_metadata_to_ledger_csv_summary_metrics_and_focus(
-    alpha: openai.OpenAI, finance: GatewayServer
+def test_tags_flow_from_metadata_to_ledger_csv_summary_metrics_focus_and_the_cli(
+    alpha: openai.OpenAI, finance: GatewayServer, tmp_path: Path
 ) -> None:
     with pytest.raises(openai.BadRequestError) as refused:
         create(alpha, ["x"], {"team": "data science"})
     assert refused.value.status_code == 400
-    assert isinstance(refused.value.body, dict) and refused.value.body["param"] == "metadata.team"
+    assert isinstance(refused.value.body, dict)
+    assert refused.value.body["param"] == "metadata.team"
 
     ids = []
     # The label cap is 2 per key: a and b settle first and keep their names; the rest run together.
@@ -116,7 +121,7 @@ def test_tags_flow_from_metadata_to_ledger_csv_summary_metrics_and_focus(
         (sample.labels["team"], sample.labels["project"]): Decimal(str(sample.value))
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == "batchgate_batch_cost_usd_total"
+        if sample.name == "batchgate_tag_cost_usd_total"
     }
     # The cap is 2 per key. team: a, b admitted; c and `untagged` → other; research is budgeted, so always named.
     # project: apollo and untagged are its first two values.
@@ -137,6 +142,39 @@ def test_tags_flow_from_metadata_to_ledger_csv_summary_metrics_and_focus(
     assert tags[ids[0]] == {"team": "a", "project": "apollo", "batchgate/tenant": "alpha"}
     assert tags[ids[-1]] == {"batchgate/tenant": "alpha"}  # untagged keys are left out, not invented
     assert get(finance, "/v1/accounting/focus", tenant="beta").text.count("\r\n") == 1  # beta: the header only
+    _user_cli_reports_the_same(finance, records, tmp_path)
+
+
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")
+
+
+def _printed(result: Result) -> str:
+    """What the command printed: the in-process server's log lines share the captured stdout, so drop them."""
+    return "".join(line for line in result.stdout.splitlines(keepends=True) if not _LOG_LINE.match(line))
+
+
+def _user_cli_reports_the_same(finance: GatewayServer, records: list[dict[str, object]], tmp_path: Path) -> None:
+    env = {"OPENAI_BASE_URL": finance.base_url, "OPENAI_API_KEY": TENANT_KEYS["alpha"]}
+    runner = CliRunner()
+    total = sum((Decimal(str(record["batch_cost_usd"])) for record in records), Decimal(0))
+    table = runner.invoke(main, ["accounting", "summary", "--since", "2020-01-01", "--group-by", "team"], env=env)
+    assert table.exit_code == 0, table.output
+    assert all(team in _printed(table) for team in ("research", "untagged", "total", "savings rate", "50.0%"))
+    assert format(total, "f") in _printed(table)
+    printed = runner.invoke(main, ["accounting", "summary", "--group-by", "team,provider", "--csv"], env=env)
+    rows = list(csv.DictReader(io.StringIO(_printed(printed))))
+    assert [row["team"] for row in rows] == ["a", "b", "c", "research", "untagged", "total"]
+    assert Decimal(rows[-1]["batch_cost_usd"]) == total
+    assert rows[-1]["savings_rate"] == "50.0%"
+    past = runner.invoke(main, ["accounting", "summary", "--until", "2020-01-01", "--json"], env=env)
+    assert json.loads(_printed(past)) == {"object": "list", "data": []}
+    output = tmp_path / "nov.csv"
+    exported = runner.invoke(main, ["accounting", "export", "--focus", "--output", str(output)], env=env)
+    assert exported.exit_code == 0, exported.output
+    assert len(check_focus_csv(output.read_text())) == 3 * len(records)
+    bad = runner.invoke(main, ["accounting", "summary", "--since", "last tuesday"], env=env)
+    assert bad.exit_code == 2
+    assert "--since" in bad.output
 
 
 def test_tag_budget_refuses_the_batch_that_would_cross_it_and_settling_releases(
@@ -146,9 +184,12 @@ def test_tag_budget_refuses_the_batch_that_would_cross_it_and_settling_releases(
     held = create(alpha, ["a"], {"team": "research"})
     wait_for(alpha, held, {"in_progress"})
     refused = wait_for(alpha, create(alpha, ["b"], {"team": "research"}), {"failed", "in_progress"})
-    assert refused.status == "failed" and refused.errors and refused.errors.data
+    assert refused.status == "failed"
+    assert refused.errors
+    assert refused.errors.data
     error = refused.errors.data[0]
-    assert error.code == "budget_exceeded" and "team=research" in (error.message or "")
+    assert error.code == "budget_exceeded"
+    assert "team=research" in (error.message or "")
     assert error.param == "metadata.team"
     other_team = create(alpha, ["c"], {"team": "ops"})
     wait_for(alpha, other_team, {"in_progress"})

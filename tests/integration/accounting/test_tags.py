@@ -60,14 +60,16 @@ async def test_tag_budget_refuses_the_batch_that_would_cross_it_naming_the_tag(r
     first = await budgets.reserve_within("batch_1", tags, Decimal("0.4"), MONTH, [RESEARCH, APOLLO])
     second = await budgets.reserve_within("batch_2", tags, Decimal("0.4"), MONTH, [RESEARCH, APOLLO])
     assert first.allowed
-    assert not second.allowed and second.refused == APOLLO  # 0.4 + 0.4 > 0.5
+    assert not second.allowed
+    assert second.refused == APOLLO
     assert (second.settled_usd, second.reserved_usd) == (Decimal(0), Decimal("0.4"))
     # All or nothing: the refused batch holds nothing on the research budget either.
     assert await budgets.month_spend(RESEARCH, MONTH) == (Decimal(0), Decimal("0.4"))
     other_project = await budgets.reserve_within("batch_3", {"team": "research"}, Decimal("0.6"), MONTH, [RESEARCH])
     assert other_project.allowed  # 0.4 + 0.6 = 1 ≤ 1
     untouched = await budgets.reserve_within("batch_4", {"team": "ops"}, Decimal("99"), MONTH, [RESEARCH, APOLLO])
-    assert untouched.allowed and not await redis_client.hexists(keys.tag_reservation_owners(), "batch_4")
+    assert untouched.allowed
+    assert not await redis_client.hexists(keys.tag_reservation_owners(), "batch_4")
 
 
 async def test_settlement_moves_the_reservation_into_tag_spend(redis_client: aioredis.Redis) -> None:
@@ -75,7 +77,8 @@ async def test_settlement_moves_the_reservation_into_tag_spend(redis_client: aio
     tags = {"team": "research", "project": "apollo"}
     assert (await budgets.reserve_within("batch_1", tags, Decimal("0.9"), MONTH, [RESEARCH])).allowed
     refused = await budgets.reserve_within("batch_2", tags, Decimal("0.2"), MONTH, [RESEARCH])
-    assert not refused.allowed and refused.refused == RESEARCH
+    assert not refused.allowed
+    assert refused.refused == RESEARCH
     assert await ledger.settle(_record("batch_1", tags))  # real cost 0.3 USD
     assert await budgets.month_spend(RESEARCH, MONTH) == (Decimal("0.3"), Decimal(0))
     assert not await redis_client.hexists(keys.tag_reservation_owners(), "batch_1")
@@ -84,7 +87,8 @@ async def test_settlement_moves_the_reservation_into_tag_spend(redis_client: aio
     assert (await budgets.reserve_within("batch_2", tags, Decimal("0.2"), MONTH, [RESEARCH])).allowed
     assert not await ledger.settle(_record("batch_1", tags))  # settled once: spend does not grow again
     assert await budgets.month_spend(RESEARCH, MONTH) == (Decimal("0.3"), Decimal("0.2"))
-    assert await budgets.release("batch_2") and not await budgets.release("batch_2")
+    assert await budgets.release("batch_2")
+    assert not await budgets.release("batch_2")
     assert await budgets.month_spend(RESEARCH, MONTH) == (Decimal("0.3"), Decimal(0))
 
 
@@ -98,7 +102,7 @@ async def test_concurrent_tag_reservations_never_exceed_the_budget(redis_url: st
                 for i in range(30)
             )
         )
-        assert sum(decision.allowed for decision in decisions) == 6  # 6 × 0.15 = 0.9 ≤ 1 < 7 × 0.15
+        assert sum(decision.allowed for decision in decisions) == 6  # 6 x 0.15 = 0.9 <= 1 < 7 x 0.15
         assert await budgets[0].month_spend(RESEARCH, MONTH) == (Decimal(0), Decimal("0.90"))
     finally:
         for client in clients:
@@ -114,7 +118,8 @@ async def test_label_cap_holds_per_key_across_processes(redis_url: str) -> None:
             *(labellers[i % 3].labels({"team": value, "project": "p"}) for i, value in enumerate(values))
         )
         own = {answer["team"] for answer in answers} - {"other"}
-        assert len(own) == 5 and own <= set(values)
+        assert len(own) == 5
+        assert own <= set(values)
         assert all(answer["project"] == "p" for answer in answers)
         # Every process names the same values, now and later; a budgeted value always keeps its name.
         pairs = list(itertools.product(labellers, values))

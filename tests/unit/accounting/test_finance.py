@@ -66,7 +66,8 @@ def test_invalid_tag_values_are_refused_with_the_key_named(value: str) -> None:
     with pytest.raises(InvalidTagError) as caught:
         check_tags({"project": "ok", "team": value}, KEYS)
     assert caught.value.key == "team"
-    assert "metadata['team']" in str(caught.value) and "64" in str(caught.value)
+    assert "metadata['team']" in str(caught.value)
+    assert "64" in str(caught.value)
 
 
 def test_valid_and_missing_values_pass() -> None:
@@ -103,7 +104,8 @@ def test_csv_has_a_column_per_tag_key() -> None:
     ]
     rows = list(csv.DictReader(io.StringIO("".join(to_csv(records, KEYS)))))
     assert list(rows[0])[-2:] == ["team", "project"]
-    assert "tags" not in rows[0] and "charges" not in rows[0]
+    assert "tags" not in rows[0]
+    assert "charges" not in rows[0]
     assert [(row["team"], row["project"]) for row in rows] == [("research", UNTAGGED), (UNTAGGED, "apollo")]
 
 
@@ -121,24 +123,36 @@ def test_summary_groups_by_tags_beside_the_usual_keys() -> None:
     ]
     one = price_usage(usage, PRICE, Decimal("0.5")).batch_usd
     assert rows[0].batch_cost_usd == one * 3
-    assert rows[0].tenant is None and rows[0].model is None
+    assert rows[0].tenant is None
+    assert rows[0].model is None
 
 
-def test_metric_labels_carry_the_given_tag_labels_and_other_for_the_rest() -> None:
+def test_tag_counters_carry_the_given_labels_and_other_for_the_rest() -> None:
     registry = CollectorRegistry()
     metrics = Metrics(registry, tag_keys=KEYS)
     record = _record("batch_a", UsageTotals(input_tokens=1_000_000), team="research", project="apollo")
     metrics.record_settlement(record, 60, tag_labels={"team": "research"})  # project past its cap: not given
-    text = generate_latest(registry).decode()
-    costs = [
+    samples = [
         sample
-        for family in text_string_to_metric_families(text)
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
         for sample in family.samples
-        if sample.name == "batchgate_batch_cost_usd_total"
+        if sample.name.endswith("_total")
     ]
-    assert [(s.labels["team"], s.labels["project"], s.value) for s in costs] == [("research", "other", 0.14)]
-    requests = [s for f in text_string_to_metric_families(text) for s in f.samples if s.name.endswith("requests_total")]
-    assert requests and all("team" not in sample.labels for sample in requests)
+    tagged = {s.name: (s.labels, s.value) for s in samples if s.name.startswith("batchgate_tag_")}
+    assert tagged == {
+        "batchgate_tag_list_cost_usd_total": ({"team": "research", "project": "other"}, 0.28),
+        "batchgate_tag_cost_usd_total": ({"team": "research", "project": "other"}, 0.14),
+        "batchgate_tag_savings_usd_total": ({"team": "research", "project": "other"}, 0.14),
+    }
+    untagged = [s for s in samples if not s.name.startswith("batchgate_tag_")]
+    assert untagged
+    assert all("team" not in sample.labels for sample in untagged)
+
+
+def test_no_tag_counters_without_tag_keys() -> None:
+    registry = CollectorRegistry()
+    Metrics(registry).record_settlement(_record("batch_a", UsageTotals(input_tokens=10)), 1.0)
+    assert "batchgate_tag_cost_usd" not in generate_latest(registry).decode()
 
 
 def test_focus_rows_follow_the_spec_and_sum_to_the_record() -> None:
@@ -147,16 +161,18 @@ def test_focus_rows_follow_the_spec_and_sum_to_the_record() -> None:
     text = "".join(focus_csv([record]))
     rows = check_focus_csv(text)
     assert [row["x_TokenKind"] for row in rows] == ["input", "cached_input", "output"]
-    assert list(csv.reader(io.StringIO(text)))[0] == list(FOCUS_COLUMNS)
+    assert next(iter(csv.reader(io.StringIO(text)))) == list(FOCUS_COLUMNS)
     for column, total in (("ListCost", record.list_cost_usd), ("BilledCost", record.batch_cost_usd)):
         assert sum((Decimal(row[column] or "x") for row in rows), Decimal(0)) == total
     assert sum((Decimal(row["x_Savings"] or "x") for row in rows), Decimal(0)) == record.savings_usd
     assert [int(row["ConsumedQuantity"] or "x") for row in rows] == [1_000_000, 234_567, 89_012]
-    assert rows[0]["PricingQuantity"] == "1" and rows[0]["ListUnitPrice"] == "0.28"
-    assert rows[1]["ContractedUnitPrice"] == "0.0224"  # 0.028 × (1 − 0.2)
+    assert rows[0]["PricingQuantity"] == "1"
+    assert rows[0]["ListUnitPrice"] == "0.28"
+    assert rows[1]["ContractedUnitPrice"] == "0.0224"  # 0.028 x (1 - 0.2)
     assert json.loads(rows[0]["Tags"] or "") == {"team": "research", "batchgate/tenant": "research"}
     assert {row["ResourceId"] for row in rows} == {"batch_f"}
-    assert rows[0]["ChargePeriodStart"] == "2025-12-02T00:00:00Z" and rows[0]["BillingPeriodEnd"] == "2026-01-01T00:00:00Z"
+    assert rows[0]["ChargePeriodStart"] == "2025-12-02T00:00:00Z"
+    assert rows[0]["BillingPeriodEnd"] == "2026-01-01T00:00:00Z"
 
 
 def test_focus_row_of_an_old_record_without_charges_keeps_the_totals() -> None:
@@ -164,6 +180,8 @@ def test_focus_row_of_an_old_record_without_charges_keeps_the_totals() -> None:
     record = _record("batch_old", usage)
     old = LedgerRecord(**{**{f: getattr(record, f) for f in LedgerRecord.__struct_fields__}, "charges": ()})
     [row] = focus_rows(old)
-    assert row["x_TokenKind"] == "all" and row["PricingQuantity"] is None and row["PricingUnit"] is None
+    assert row["x_TokenKind"] == "all"
+    assert row["PricingQuantity"] is None
+    assert row["PricingUnit"] is None
     assert Decimal(row["BilledCost"] or "x") == record.batch_cost_usd
     check_focus_csv("".join(focus_csv([old])))
