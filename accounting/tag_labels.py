@@ -2,8 +2,8 @@
 
 The set of labelled values is kept in Redis, so every process labels the same values and a restart keeps
 them: the first `cap` values settled (per key, across the deployment) keep their names, later ones are
-counted under `other`. Values named in `[[accounting.tag_budgets]]` always keep their names, beside the cap,
-so a budgeted team never disappears into `other` (series per key ≤ cap + budgeted values + 1).
+counted under `other`. `untagged` and the values named in `[[accounting.tag_budgets]]` always keep their
+names, beside the cap, so neither disappears into `other` (series per key ≤ cap + budgeted values + 2).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from accounting import keys, lua
 from accounting.redis_types import RedisClient
+from accounting.tags import UNTAGGED
 
 __all__ = ["DEFAULT_LABEL_CAP", "TagLabels"]
 
@@ -33,8 +34,8 @@ class TagLabels:
         self._admit = redis.register_script(lua.ADMIT_LABELS)
 
     async def labels(self, tags: Mapping[str, str]) -> dict[str, str]:
-        """Each tag key → its value when it is budgeted or admitted (now or before), else `other`."""
-        labels = {key: value for key, value in tags.items() if (key, value) in self._always}
+        """Each tag key → its value when untagged, budgeted or admitted (now or before), else `other`."""
+        labels = {key: value for key, value in tags.items() if value == UNTAGGED or (key, value) in self._always}
         names = sorted(key for key in tags if key not in labels)
         if names:
             script_keys = [keys.tag_label_values(name) for name in names]

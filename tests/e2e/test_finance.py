@@ -123,14 +123,14 @@ def test_tags_flow_from_metadata_to_ledger_csv_summary_metrics_focus_and_the_cli
         for sample in family.samples
         if sample.name == "batchgate_tag_cost_usd_total"
     }
-    # The cap is 2 per key. team: a, b admitted; c and `untagged` → other; research is budgeted, so always named.
-    # project: apollo and untagged are its first two values.
+    # The cap is 2 per key. team: a, b admitted, c past the cap → other; research (budgeted) and untagged are
+    # always named.
     assert set(costs) == {
         ("a", "apollo"),
         ("b", "apollo"),
         ("other", "apollo"),
         ("research", "apollo"),
-        ("other", "untagged"),
+        ("untagged", "untagged"),
     }
 
     focus = check_focus_csv(get(finance, "/v1/accounting/focus").text)

@@ -125,7 +125,10 @@ async def test_label_cap_holds_per_key_across_processes(redis_url: str) -> None:
         pairs = list(itertools.product(labellers, values))
         again = await asyncio.gather(*(labeller.labels({"team": value}) for labeller, value in pairs))
         assert [answer["team"] for answer in again] == [value if value in own else "other" for _, value in pairs]
-        assert await labellers[1].labels({"team": "budgeted"}) == {"team": "budgeted"}
+        assert await labellers[1].labels({"team": "budgeted", "project": "untagged"}) == {
+            "team": "budgeted",
+            "project": "untagged",
+        }
     finally:
         for client in clients:
             await client.aclose()
