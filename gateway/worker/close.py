@@ -11,6 +11,8 @@ import time
 from decimal import Decimal
 from typing import cast
 
+from redis.exceptions import RedisError
+
 from accounting.charges import charges_of
 from accounting.cost import price_usage
 from accounting.records import LedgerRecord, SettledStatus
@@ -70,11 +72,20 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         charges=charges_of(usage, price_of(route), discount),
     )
     if await ctx.ledger.settle(entry):
-        labels = await ctx.services.tag_labels.labels(entry.tags)
+        labels = await _tag_labels(ctx, entry)
         ctx.metrics.record_settlement(entry, max(0, finished_at - record.created_at), tag_labels=labels)
         if not cost.priced and usage.input_tokens:
             log.warning("unpriced_batch", batch_id=record.id, model=record.model)
         log.info("batch_settled", batch_id=record.id, status=record.status.value, batch_cost_usd=str(cost.batch_usd))
+
+
+async def _tag_labels(ctx: WorkerContext, entry: LedgerRecord) -> dict[str, str]:
+    """The tags' metric labels; on a Redis error, none (counted as `other`): settled is settled, count it now."""
+    try:
+        return await ctx.services.tag_labels.labels(entry.tags)
+    except (RedisError, OSError) as exc:
+        log.warning("tag_labels_failed", batch_id=entry.batch_id, error=str(exc))
+        return {}
 
 
 async def close_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) -> None:
