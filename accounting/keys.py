@@ -8,8 +8,6 @@ names each key it touches in KEYS[] (none is built inside Lua), as Cluster proxi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 __all__ = [
     "PREFIX",
     "day_totals",
@@ -21,7 +19,6 @@ __all__ = [
     "tag_month_spend",
     "tag_reservation_owners",
     "tag_reservations",
-    "tag_settle_keys",
     "tenant_index",
     "tenant_reservations",
 ]
@@ -82,11 +79,3 @@ def tag_reservation_owners() -> str:
 def tag_label_values(key: str) -> str:
     """Set of the values of tag `key` that have a metric label of their own (at most the cap; others: `other`)."""
     return f"{PREFIX}tag-labels:{key}"
-
-
-def tag_settle_keys(tags: Mapping[str, str], month: str) -> list[str]:
-    """The extra KEYS of the settle script for a record with `tags`: spend, owners, one reservation hash per tag."""
-    if not tags:
-        return []
-    reservations = [tag_reservations(f"{key}={value}") for key, value in sorted(tags.items())]
-    return [tag_month_spend(month), tag_reservation_owners(), *reservations]
