@@ -16,23 +16,11 @@ import msgspec
 from accounting import keys, lua
 from accounting.ledger import plain
 from accounting.redis_types import RedisClient
-from accounting.tags import tag_field
+from accounting.tags import TagBudget
 
 __all__ = ["TagBudget", "TagBudgetDecision", "TagBudgets", "budgets_for"]
 
 _ENTRY_MOVED = -1  # the release script's reply when the owner entry is not the one read before
-
-
-class TagBudget(msgspec.Struct, frozen=True, kw_only=True):
-    """A monthly budget in USD for the batches whose tag `key` has `value`."""
-
-    key: str
-    value: str
-    monthly_usd: Decimal
-
-    @property
-    def field(self) -> str:
-        return tag_field(self.key, self.value)
 
 
 class TagBudgetDecision(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,11 +12,9 @@ from collections.abc import Iterable, Mapping
 
 from accounting import keys, lua
 from accounting.redis_types import RedisClient
-from accounting.tags import UNTAGGED
+from accounting.tags import DEFAULT_LABEL_CAP, UNTAGGED
 
 __all__ = ["DEFAULT_LABEL_CAP", "TagLabels"]
-
-DEFAULT_LABEL_CAP = 50
 
 
 def _text(value: bytes | str) -> str:

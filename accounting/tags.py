@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+import msgspec
 
 __all__ = [
+    "DEFAULT_LABEL_CAP",
     "OTHER",
     "RESERVED_KEYS",
     "TAG_KEY_PATTERN",
     "TAG_VALUE_PATTERN",
     "UNTAGGED",
     "InvalidTagError",
+    "TagBudget",
     "check_tags",
     "resolve_tags",
     "tag_field",
@@ -29,6 +34,7 @@ __all__ = [
 
 UNTAGGED = "untagged"
 OTHER = "other"  # the metric label of values past the cardinality cap
+DEFAULT_LABEL_CAP = 50  # values per tag key with a metric label of their own (accounting.tag_labels)
 TAG_KEY_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
 TAG_VALUE_PATTERN = "^[A-Za-z0-9_.:/@+-]{1,64}$"
 _VALUE = re.compile(TAG_VALUE_PATTERN)
@@ -58,6 +64,18 @@ RESERVED_KEYS = frozenset(
         "job",
     }
 )
+
+
+class TagBudget(msgspec.Struct, frozen=True, kw_only=True):
+    """A monthly budget in USD for the batches whose tag `key` has `value` (held by accounting.tag_budgets)."""
+
+    key: str
+    value: str
+    monthly_usd: Decimal
+
+    @property
+    def field(self) -> str:
+        return tag_field(self.key, self.value)
 
 
 class InvalidTagError(ValueError):

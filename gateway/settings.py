@@ -15,10 +15,8 @@ from typing import Annotated
 import msgspec
 
 from accounting.prices import DEFAULT_MODEL_PRICES
-from accounting.tag_budgets import TagBudget
-from accounting.tag_labels import DEFAULT_LABEL_CAP
-from accounting.tags import RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN
-from gateway.redis_client import RedisUrlError, parse_redis_url
+from accounting.tags import DEFAULT_LABEL_CAP, RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
+from gateway.redis_url import RedisUrlError, parse_redis_url
 from providers.config import ALL_ENDPOINTS, ProviderSettings
 
 __all__ = [

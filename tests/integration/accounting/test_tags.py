@@ -16,8 +16,9 @@ from accounting.focus import focus_csv
 from accounting.ledger import Ledger
 from accounting.prices import ModelPrice
 from accounting.records import LedgerRecord
-from accounting.tag_budgets import TagBudget, TagBudgets
+from accounting.tag_budgets import TagBudgets
 from accounting.tag_labels import TagLabels
+from accounting.tags import TagBudget
 from accounting.usage import UsageTotals
 from tests.support.focus_rules import check_focus_csv
 
