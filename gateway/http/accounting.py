@@ -18,7 +18,7 @@ from litestar.response import Stream
 from accounting.focus import focus_header, focus_lines
 from accounting.records import LedgerRecord, SummaryRow, csv_header, csv_row
 from accounting.summary import CORE_GROUPS
-from accounting.tags import resolve_tags
+from accounting.tags import UNTAGGED, resolve_tags
 from gateway.auth import Principal
 from gateway.batches import BatchRecord
 from gateway.errors import InvalidRequest, NotFound
@@ -67,9 +67,11 @@ class SummaryPage(msgspec.Struct, omit_defaults=False, kw_only=True):
     data: list[dict[str, Any]]
 
 
-def _settled(record: LedgerRecord) -> AccountingRecord:
+def _settled(record: LedgerRecord, tag_keys: Sequence[str]) -> AccountingRecord:
     fields = msgspec.structs.asdict(record)
     del fields["charges"]  # the per-kind split is the FOCUS export's; records keep the contract's shape
+    # Every declared key, as the CSV has a column per key (a record settled before a key was declared: untagged).
+    fields["tags"] = {key: record.tags.get(key, UNTAGGED) for key in tag_keys}
     return AccountingRecord(**fields)
 
 
@@ -128,7 +130,7 @@ class AccountingController(Controller):
         tenant = _scope(principal)
         settled = await services.ledger.get(batch_id, tenant)
         if settled is not None:
-            return _settled(settled)
+            return _settled(settled, services.settings.accounting.tag_keys)
         batch = await services.batches.get(batch_id, tenant=tenant)
         if batch is None:
             raise NotFound(f"No batch found with id '{batch_id}'.", param="batch_id")
@@ -152,7 +154,7 @@ class AccountingController(Controller):
             headers = {"content-disposition": 'attachment; filename="batchgate-accounting.csv"'}
             return Stream(rows, media_type="text/csv; charset=utf-8", headers=headers)
         page = await services.ledger.list(tenant, after=after, limit=limit, since=since, until=until)
-        data = [_settled(record) for record in page.data]
+        data = [_settled(record, services.settings.accounting.tag_keys) for record in page.data]
         return AccountingPage(data=data, first_id=page.first_id, last_id=page.last_id, has_more=page.has_more)
 
     @get("/summary", responses=error_responses())
