@@ -5,8 +5,10 @@ an interrupted submit resumes where it stopped, and a step that lost its lease c
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import pytest
+from structlog.testing import capture_logs
 
 from providers.base import ProviderError
 from providers.fencing import LeaseLostError, guarded
@@ -106,3 +108,62 @@ async def test_a_lost_lease_stops_before_the_next_create(deepseek: BatchUpstream
     assert len(deepseek.store.batches) == 1
     assert deepseek.recorder.calls["create"] == 1
     await provider.aclose()
+
+
+class PausedInCreate:
+    """Worker A's guard when A is paused inside its create call: its lease check passes, worker B takes the
+    batch over (`successor`, run at the chosen moment), then A's save is refused because its claim is gone."""
+
+    def __init__(self, successor: Callable[[], Awaitable[None]], *, before_create: bool) -> None:
+        self._successor = successor
+        self._before_create = before_create
+
+    async def check_lease(self) -> None:
+        if self._before_create:  # B looks upstream before A's create lands, so B creates its own batch
+            await self._successor()
+
+    async def save_state(self, state: bytes) -> None:
+        if not self._before_create:  # B looks upstream after A's create landed, so B adopts A's batch
+            await self._successor()
+        raise LeaseLostError("batch_gw1", "test")
+
+
+async def _race(sim: BatchUpstream, blobs: DirBlobs, *, before_create: bool) -> tuple[str, str]:
+    """A and B submit the same one-shard batch; returns (the upstream batch B recorded, the one A created)."""
+    job = make_job(blobs, input_lines(3))
+    worker_a = make_provider(sim, blobs)
+    worker_b = make_provider(sim, blobs)
+    b_guard = RecordingGuard(sim)
+
+    async def successor() -> None:
+        with guarded(b_guard):
+            await worker_b.submit(job)
+
+    with guarded(PausedInCreate(successor, before_create=before_create)), pytest.raises(LeaseLostError):
+        await worker_a.submit(job)
+    recorded = decode_state(b_guard.saved[-1]).shards[0].batch_id
+    a_created = [upstream_id for upstream_id in sim.store.batches if upstream_id != recorded]
+    await worker_a.aclose()
+    await worker_b.aclose()
+    assert recorded is not None
+    return recorded, a_created[0] if a_created else recorded
+
+
+async def test_a_create_landing_after_the_lease_was_lost_is_cancelled(deepseek: BatchUpstream, blobs: DirBlobs) -> None:
+    with capture_logs() as logs:
+        recorded, orphan = await _race(deepseek, blobs, before_create=True)
+    assert len(deepseek.store.batches) == 2
+    assert orphan != recorded
+    orphan_lines = [log for log in logs if str(log["event"]).startswith("orphan_")]
+    assert [(log["event"], log["upstream_batch_id"]) for log in orphan_lines] == [("orphan_cancelled", orphan)]
+    live = [b.id for b in deepseek.store.batches.values() if b.status not in ("cancelling", "cancelled")]
+    assert live == [recorded], "only the batch the new holder recorded runs on"
+    assert deepseek.recorder.calls["cancel"] == 1
+
+
+async def test_a_create_the_new_holder_adopted_is_not_cancelled(deepseek: BatchUpstream, blobs: DirBlobs) -> None:
+    recorded, created = await _race(deepseek, blobs, before_create=False)
+    assert list(deepseek.store.batches) == [recorded]
+    assert created == recorded, "B adopted A's batch"
+    assert deepseek.store.batches[recorded].status not in ("cancelling", "cancelled")
+    assert deepseek.recorder.calls["cancel"] == 0
