@@ -15,6 +15,10 @@ __all__ = [
     "month_spend",
     "record",
     "reservation_owners",
+    "tag_label_values",
+    "tag_month_spend",
+    "tag_reservation_owners",
+    "tag_reservations",
     "tenant_index",
     "tenant_reservations",
 ]
@@ -55,3 +59,23 @@ def tenant_reservations(tenant: str) -> str:
 def reservation_owners() -> str:
     """Hash batch_id → tenant, so a reservation can be released by batch id alone."""
     return f"{PREFIX}reservation-owner"
+
+
+def tag_month_spend(month: str) -> str:
+    """Hash `key=value` → settled batch cost (exact decimal string) of that tag value in one UTC month."""
+    return f"{PREFIX}tag-spend:{month}"
+
+
+def tag_reservations(field: str) -> str:
+    """Hash batch_id → `<YYYY-MM> <estimate>`: in-flight reservations against the budget of tag `key=value`."""
+    return f"{PREFIX}tag-reserved:{field}"
+
+
+def tag_reservation_owners() -> str:
+    """Hash batch_id → the space-separated `key=value` tags it holds reservations on (released by batch id)."""
+    return f"{PREFIX}tag-reservation-owner"
+
+
+def tag_label_values(key: str) -> str:
+    """Set of the values of tag `key` that have a metric label of their own (at most the cap; others: `other`)."""
+    return f"{PREFIX}tag-labels:{key}"

@@ -26,6 +26,7 @@ from accounting import keys, lua
 from accounting.records import LedgerPage, LedgerRecord, SummaryRow, day_of, month_of
 from accounting.redis_types import RedisClient
 from accounting.summary import GroupBy, Summer, rows_from_totals
+from accounting.tags import tag_field
 
 __all__ = ["Ledger", "plain"]
 
@@ -77,6 +78,14 @@ def _total_args(record: LedgerRecord) -> list[str | int]:
     return args
 
 
+def _tag_keys(record: LedgerRecord, month: str) -> list[str]:
+    """The settle script's optional KEYS for a tagged record: tag spend, tag owners, each tag's reservations."""
+    if not record.tags:
+        return []
+    reservations = [keys.tag_reservations(tag_field(key, value)) for key, value in sorted(record.tags.items())]
+    return [keys.tag_month_spend(month), keys.tag_reservation_owners(), *reservations]
+
+
 class Ledger:
     """Settled batches and budget reservations. One instance per Redis client; scripts register once."""
 
@@ -99,6 +108,7 @@ class Ledger:
             keys.month_spend(month),
             keys.tenant_reservations(record.tenant),
             keys.reservation_owners(),
+            *_tag_keys(record, month),
         ]
         head: list[bytes | str | int] = [_ENCODER.encode(record), _member(record), record.tenant, record.batch_id]
         args = [*head, plain(record.batch_cost_usd), *_total_args(record)]
@@ -160,7 +170,7 @@ class Ledger:
     async def summary(
         self,
         tenant: str | None = None,
-        group_by: Sequence[GroupBy] = (),
+        group_by: Sequence[str] = (),
         *,
         since: int | None = None,
         until: int | None = None,

@@ -7,7 +7,17 @@ them digit by digit, so running totals in Redis are exact decimals of any length
 
 from __future__ import annotations
 
-__all__ = ["CHECK_BUDGET", "MONTH_SPEND", "RELEASE", "RESERVE", "SETTLE"]
+__all__ = [
+    "ADMIT_LABELS",
+    "CHECK_BUDGET",
+    "CHECK_TAG_BUDGETS",
+    "MONTH_SPEND",
+    "RELEASE",
+    "RELEASE_TAGS",
+    "RESERVE",
+    "SETTLE",
+    "TAG_MONTH_SPEND",
+]
 
 _DECIMAL = """
 local function parts(s)
@@ -57,7 +67,9 @@ end
 """
 
 # Invariant: a batch is settled at most once — record, indexes, totals and spend change together or not at all.
-# KEYS: record, global index, tenant index, day totals, month spend, tenant reservations, reservation owners
+# KEYS: record, global index, tenant index, day totals, month spend, tenant reservations, reservation owners,
+#   then optionally tag month spend, tag reservation owners and the reservation hash of each of the record's tags
+#   (the tags' spend and reservations settle with the rest; the tags are read from the record's JSON)
 # ARGV: record bytes, index member, tenant, batch id, batch cost, n ints, then n (field, int) and (field, decimal)
 SETTLE = (
     _DECIMAL
@@ -81,6 +93,17 @@ local spent = redis.call('HGET', KEYS[5], ARGV[3]) or '0'
 redis.call('HSET', KEYS[5], ARGV[3], dadd(spent, ARGV[5]))
 redis.call('HDEL', KEYS[6], ARGV[4])
 redis.call('HDEL', KEYS[7], ARGV[4])
+if #KEYS >= 9 then
+  local tags = cjson.decode(ARGV[1]).tags
+  if type(tags) == 'table' then
+    for key, value in pairs(tags) do
+      local field = key .. '=' .. value
+      redis.call('HSET', KEYS[8], field, dadd(redis.call('HGET', KEYS[8], field) or '0', ARGV[5]))
+    end
+  end
+  redis.call('HDEL', KEYS[9], ARGV[4])
+  for i = 10, #KEYS do redis.call('HDEL', KEYS[i], ARGV[4]) end
+end
 return 1
 """
 )
@@ -127,3 +150,63 @@ MONTH_SPEND = (
 return {redis.call('HGET', KEYS[1], ARGV[1]) or '0', reserved_in(KEYS[2], ARGV[2], '')}
 """
 )
+
+# Invariant: for every budgeted tag value, settled + reserved + this estimate never exceeds its budget when the
+# reservations are granted; they are granted on all of the batch's budgeted tags or on none.
+# KEYS: tag month spend, tag reservation owners, then one reservation hash per budgeted tag
+# ARGV: month, batch id, estimate, owner entry, then per budgeted tag (field `key=value`, budget)
+# → {1} granted, or {0, index of the first tag refused (1-based), its settled, its reserved (others)}
+CHECK_TAG_BUDGETS = (
+    _DECIMAL
+    + """
+for i = 3, #KEYS do
+  local field, budget = ARGV[3 + 2 * (i - 2)], ARGV[4 + 2 * (i - 2)]
+  local settled = redis.call('HGET', KEYS[1], field) or '0'
+  local reserved = reserved_in(KEYS[i], ARGV[1], ARGV[2])
+  if dcmp(dadd(dadd(settled, reserved), ARGV[3]), budget) > 0 then return {0, i - 2, settled, reserved} end
+end
+for i = 3, #KEYS do redis.call('HSET', KEYS[i], ARGV[2], ARGV[1] .. ' ' .. ARGV[3]) end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[4])
+return {1}
+"""
+)
+
+# Invariant: a batch's tag reservations are dropped together with its owner entry, and only if that entry is the
+# one the caller read (which named the reservation hashes passed in KEYS).
+# KEYS: tag reservation owners, then the reservation hash of each tag in the entry; ARGV: batch id, entry
+# → 1 dropped, 0 none, -1 entry changed
+RELEASE_TAGS = """
+local entry = redis.call('HGET', KEYS[1], ARGV[1])
+if not entry then return 0 end
+if entry ~= ARGV[2] then return -1 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+for i = 2, #KEYS do redis.call('HDEL', KEYS[i], ARGV[1]) end
+return 1
+"""
+
+# KEYS: tag month spend, that tag's reservations; ARGV: field `key=value`, month → {settled, reserved}
+TAG_MONTH_SPEND = (
+    _DECIMAL
+    + """
+return {redis.call('HGET', KEYS[1], ARGV[1]) or '0', reserved_in(KEYS[2], ARGV[2], '')}
+"""
+)
+
+# Invariant: a tag key's set of labelled values never grows past the cap; a value in the set keeps its label.
+# KEYS: one label-values set per tag key; ARGV: cap, then one value per key → the label of each (value or other)
+ADMIT_LABELS = """
+local cap = tonumber(ARGV[1])
+local labels = {}
+for i = 1, #KEYS do
+  local value = ARGV[i + 1]
+  if redis.call('SISMEMBER', KEYS[i], value) == 1 then
+    labels[i] = value
+  elseif redis.call('SCARD', KEYS[i]) < cap then
+    redis.call('SADD', KEYS[i], value)
+    labels[i] = value
+  else
+    labels[i] = 'other'
+  end
+end
+return labels
+"""

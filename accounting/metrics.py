@@ -7,7 +7,7 @@ number of series does not grow with the number of batches. Money becomes float o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Literal
 
@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from accounting.records import LedgerRecord
+from accounting.tags import OTHER
 
 __all__ = ["STATUS_GAUGE", "TOKEN_KINDS", "Metrics", "StatusGaugeCollector", "StatusSnapshot", "UpstreamOutcome"]
 
@@ -33,11 +34,20 @@ _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
-    """All metric objects. Build one per process (or per test) with the registry to register into."""
+    """All metric objects. Build one per process (or per test) with the registry to register into.
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    With `tag_keys` (the declared cost allocation tags), three more counters carry list cost, cost and
+    savings labelled by those keys alone, their values bounded by `accounting.tag_labels` (past the cap:
+    `other`). Tags are not multiplied into the tenant/provider/model counters: a scrape renders every
+    series, and tenant × route × team × project grows far faster than the tags' own product
+    (tests/benchmarks/test_tag_metrics_bench.py measures both).
+    """
+
+    def __init__(self, registry: CollectorRegistry, tag_keys: Sequence[str] = ()) -> None:
+        self.tag_keys = tuple(tag_keys)
         self._settlement(registry)
         self._operations(registry)
+        self._tags(registry)
 
     def _settlement(self, registry: CollectorRegistry) -> None:
         self.batch_tokens = Counter(
@@ -101,6 +111,27 @@ class Metrics:
             registry=registry,
         )
 
+    def _tags(self, registry: CollectorRegistry) -> None:
+        self.tag_budget = Gauge(
+            "batchgate_tag_budget_usd", "Monthly budget of a tag value.", ["key", "value"], registry=registry
+        )
+        self.tag_month_spend = Gauge(
+            "batchgate_tag_month_spend_usd",
+            "Settled spend of a budgeted tag value this UTC month.",
+            ["key", "value"],
+            registry=registry,
+        )
+        self.tag_money: tuple[Counter, ...] = ()
+        if self.tag_keys:
+            self.tag_money = tuple(
+                Counter(f"batchgate_tag_{name}", help_text, self.tag_keys, registry=registry)
+                for name, help_text in (
+                    ("list_cost_usd", "Real-time list price of settled batches, by cost allocation tag."),
+                    ("cost_usd", "Cost of settled batches after the batch discount, by cost allocation tag."),
+                    ("savings_usd", "List price minus batch cost of settled batches, by cost allocation tag."),
+                )
+            )
+
     def _operations(self, registry: CollectorRegistry) -> None:
         self.upstream_requests = Counter(
             "batchgate_upstream_requests", "Calls to upstream APIs.", ["provider", "outcome"], registry=registry
@@ -152,8 +183,24 @@ class Metrics:
             self.tenant_budget.labels(tenant).set(float(budget_usd))
         self.tenant_month_spend.labels(tenant).set(float(month_spend_usd))
 
-    def record_settlement(self, record: LedgerRecord, turnaround_seconds: float) -> None:
-        """Count one settled batch. Call it only when `Ledger.settle` returned True (exactly once)."""
+    def set_tag_budget(self, key: str, value: str, budget_usd: Decimal, month_spend_usd: Decimal) -> None:
+        """Publish a tag value's monthly budget and its settled spend this month."""
+        self.tag_budget.labels(key, value).set(float(budget_usd))
+        self.tag_month_spend.labels(key, value).set(float(month_spend_usd))
+
+    def record_settlement(
+        self, record: LedgerRecord, turnaround_seconds: float, tag_labels: Mapping[str, str] | None = None
+    ) -> None:
+        """Count one settled batch. Call it only when `Ledger.settle` returned True (exactly once).
+
+        `tag_labels` are the bounded label values of the record's tags (`TagLabels.labels`); a declared key
+        missing from them is counted as `other`, so a label never carries an unbounded value.
+        """
+        if self.tag_money:
+            labels = [(tag_labels or {}).get(key, OTHER) for key in self.tag_keys]
+            amounts = (record.list_cost_usd, record.batch_cost_usd, record.savings_usd)
+            for counter, amount in zip(self.tag_money, amounts, strict=True):
+                counter.labels(*labels).inc(float(amount))
         money = (record.tenant, record.provider, record.model)
         tokens = (record.input_tokens, record.cached_input_tokens, record.output_tokens, record.reasoning_tokens)
         for kind, count in zip(TOKEN_KINDS, tokens, strict=True):

@@ -9,13 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Literal
 
 import msgspec
 
+from accounting.charges import Charge
 from accounting.cost import ZERO, Cost
+from accounting.tags import UNTAGGED
 from accounting.usage import UsageTotals
 
 __all__ = [
@@ -54,6 +56,10 @@ class LedgerRecord(msgspec.Struct, frozen=True, kw_only=True):
     settled_at: int = 0
     priced: bool = True
     estimated_max_cost_usd: Decimal | None = None
+    # Cost allocation tags (accounting.tags): each declared key → its value or `untagged`.
+    tags: dict[str, str] = msgspec.field(default_factory=dict)
+    # The cost by token kind (accounting.charges); empty in records settled before it was kept.
+    charges: tuple[Charge, ...] = ()
 
     @classmethod
     def build(
@@ -69,6 +75,8 @@ class LedgerRecord(msgspec.Struct, frozen=True, kw_only=True):
         cost: Cost,
         settled_at: int | None = None,
         estimated_max_cost_usd: Decimal | None = None,
+        tags: dict[str, str] | None = None,
+        charges: tuple[Charge, ...] = (),
     ) -> LedgerRecord:
         """A record from a batch's summed usage and its cost; `settled_at` defaults to now."""
         return cls(
@@ -90,6 +98,8 @@ class LedgerRecord(msgspec.Struct, frozen=True, kw_only=True):
             settled_at=int(time.time()) if settled_at is None else settled_at,
             priced=cost.priced,
             estimated_max_cost_usd=estimated_max_cost_usd,
+            tags=dict(tags or {}),
+            charges=charges,
         )
 
 
@@ -104,7 +114,11 @@ class LedgerPage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SummaryRow(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Sums over a group. Group-by keys not asked for are None and left out of the JSON."""
+    """Sums over a group. Group-by keys not asked for are None and left out of the JSON.
+
+    `tags` holds the group's values of the tag keys grouped by; the HTTP edge puts them beside tenant,
+    provider and model, by name (their names are the operator's, so they cannot be fields here).
+    """
 
     tenant: str | None = None
     provider: str | None = None
@@ -120,9 +134,11 @@ class SummaryRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     list_cost_usd: Decimal
     batch_cost_usd: Decimal
     savings_usd: Decimal
+    tags: dict[str, str] | None = None
 
 
-_FIELDS: tuple[str, ...] = LedgerRecord.__struct_fields__
+# CSV columns: every record field but the nested ones; tags follow as one column per declared key.
+_FIELDS: tuple[str, ...] = tuple(name for name in LedgerRecord.__struct_fields__ if name not in ("tags", "charges"))
 
 
 def _cell(value: object) -> str:
@@ -141,19 +157,20 @@ def _line(cells: Iterable[str]) -> str:
     return buffer.getvalue()
 
 
-def csv_header() -> str:
-    return _line(_FIELDS)
+def csv_header(tag_keys: Sequence[str] = ()) -> str:
+    return _line((*_FIELDS, *tag_keys))
 
 
-def csv_row(record: LedgerRecord) -> str:
-    return _line(_cell(getattr(record, name)) for name in _FIELDS)
+def csv_row(record: LedgerRecord, tag_keys: Sequence[str] = ()) -> str:
+    tags = (record.tags.get(key, UNTAGGED) for key in tag_keys)
+    return _line((*(_cell(getattr(record, name)) for name in _FIELDS), *tags))
 
 
-def to_csv(records: Iterable[LedgerRecord]) -> Iterator[str]:
-    """Streams CSV text: one header row of the field names, then one row per record."""
-    yield csv_header()
+def to_csv(records: Iterable[LedgerRecord], tag_keys: Sequence[str] = ()) -> Iterator[str]:
+    """Streams CSV text: one header row of the field names (then one per tag key), then one row per record."""
+    yield csv_header(tag_keys)
     for record in records:
-        yield csv_row(record)
+        yield csv_row(record, tag_keys)
 
 
 def day_of(unix_seconds: int) -> str:

@@ -1,4 +1,4 @@
-"""Summing ledger records into summary rows, grouped by any of tenant, provider and model.
+"""Summing ledger records into summary rows, grouped by any of tenant, provider, model and tag keys.
 
 Sums are exact: Decimal addition of unrounded record amounts (the default 28-digit context would round
 long sums, so a wide private context is used, which traps rather than rounds).
@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Context, Decimal, Inexact, InvalidOperation
-from typing import Literal
+from typing import Literal, get_args
 
 import msgspec
 
 from accounting.cost import ZERO
 from accounting.records import LedgerRecord, SummaryRow
+from accounting.tags import UNTAGGED
 
-__all__ = ["INT_FIELDS", "MONEY_FIELDS", "GroupBy", "Summer", "rows_from_totals"]
+__all__ = ["CORE_GROUPS", "INT_FIELDS", "MONEY_FIELDS", "GroupBy", "Summer", "rows_from_totals"]
 
 GroupBy = Literal["tenant", "provider", "model"]
+CORE_GROUPS: tuple[str, ...] = get_args(GroupBy)
+_NO_TAGS: Mapping[str, str] = {}
 
 INT_FIELDS: tuple[str, ...] = (
     "batches",
@@ -34,25 +37,34 @@ _EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
 _KEYS = msgspec.json.Decoder(tuple[str, str, str, str])
 
 
-def _empty(key: Mapping[str, str]) -> SummaryRow:
+def _empty(key: Mapping[str, str], tags: dict[str, str] | None) -> SummaryRow:
     zeros: dict[str, object] = dict.fromkeys(INT_FIELDS, 0) | dict.fromkeys(MONEY_FIELDS, ZERO)
-    return msgspec.convert(zeros | dict(key), SummaryRow)
+    return msgspec.convert(zeros | dict(key) | {"tags": tags}, SummaryRow)
 
 
 class Summer:
-    """Accumulates amounts into one row per group; rows come out sorted by their group keys."""
+    """Accumulates amounts into one row per group; rows come out sorted by their group keys.
 
-    def __init__(self, group_by: Sequence[GroupBy]) -> None:
+    `group_by` names any of tenant, provider, model and declared tag keys (a record without a value for a
+    tag key counts as `untagged`).
+    """
+
+    def __init__(self, group_by: Sequence[str]) -> None:
         self._group_by = tuple(dict.fromkeys(group_by))  # keep the caller's order, drop repeats
-        self._rows: dict[tuple[str, str, str], SummaryRow] = {}
+        self._tag_keys = tuple(name for name in self._group_by if name not in CORE_GROUPS)
+        self._rows: dict[tuple[str, ...], SummaryRow] = {}
 
-    def _row(self, tenant: str, provider: str, model: str) -> SummaryRow:
+    def _row(self, tenant: str, provider: str, model: str, tags: Mapping[str, str] = _NO_TAGS) -> SummaryRow:
         by = self._group_by
-        key = (tenant if "tenant" in by else "", provider if "provider" in by else "", model if "model" in by else "")
+        tag_values = tuple(tags.get(name, UNTAGGED) for name in self._tag_keys)
+        core = (tenant if "tenant" in by else "", provider if "provider" in by else "", model if "model" in by else "")
+        key = core + tag_values
         row = self._rows.get(key)
         if row is None:
             names = {"tenant": tenant, "provider": provider, "model": model}
-            row = self._rows[key] = _empty({name: names[name] for name in self._group_by})
+            group = {name: names[name] for name in by if name in names}
+            tagged = dict(zip(self._tag_keys, tag_values, strict=True)) if self._tag_keys else None
+            row = self._rows[key] = _empty(group, tagged)
         return row
 
     def add(self, tenant: str, provider: str, model: str, field: str, amount: int | Decimal) -> None:
@@ -61,7 +73,7 @@ class Summer:
         setattr(row, field, _EXACT.add(current, amount) if isinstance(amount, Decimal) else current + amount)
 
     def add_record(self, record: LedgerRecord) -> None:
-        row = self._row(record.tenant, record.provider, record.model)
+        row = self._row(record.tenant, record.provider, record.model, record.tags)
         row.batches += 1
         row.unpriced_batches += 0 if record.priced else 1
         row.requests_completed += record.requests_completed
@@ -82,7 +94,7 @@ class Summer:
         return [self._rows[key] for key in sorted(self._rows)]
 
 
-def rows_from_totals(totals: Mapping[bytes | str, bytes | str], group_by: Sequence[GroupBy]) -> list[SummaryRow]:
+def rows_from_totals(totals: Mapping[bytes | str, bytes | str], group_by: Sequence[str]) -> list[SummaryRow]:
     """Rows from a day-totals hash (fields are JSON `[tenant, provider, model, name]`)."""
     summer = Summer(group_by)
     for raw_field, raw_value in totals.items():

@@ -20,6 +20,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from redis.exceptions import RedisError
 
 from accounting.metrics import StatusGaugeCollector, StatusSnapshot
+from gateway.budget_gauges import refresh_budget_gauges
 from gateway.http.accounting import AccountingController
 from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
@@ -57,6 +58,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
         services.registry.register(StatusGaugeCollector(snapshot))
         tasks = [asyncio.create_task(_refresh_status_counts(services, snapshot, stop), name="status-counts")]
         tasks.append(asyncio.create_task(_refresh_oldest_ages(services, stop), name="oldest-ages"))
+        tasks.append(asyncio.create_task(refresh_budget_gauges(services, stop), name="budget-gauges"))
         if run_worker:
             worker = asyncio.create_task(run_worker_loop(services, stop, providers=providers), name="worker")
             worker.add_done_callback(functools.partial(_on_worker_exit, app, stop))

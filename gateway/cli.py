@@ -37,6 +37,9 @@ LAZY_COMMANDS = {
     ),
     "batches": Lazy("gateway.client_cli.batches:batches_group", "List, inspect, cancel, follow and download batches."),
     "files": Lazy("gateway.client_cli.files:files_group", "List, inspect, delete and download files."),
+    "accounting": Lazy(
+        "gateway.client_cli.accounting:accounting_group", "What batches cost: summaries and the FOCUS billing export."
+    ),
 }
 
 

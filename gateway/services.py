@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry
 from accounting.ledger import Ledger
 from accounting.metrics import Metrics
 from accounting.redis_types import RedisClient
+from accounting.tag_budgets import TagBudgets
+from accounting.tag_labels import TagLabels
 from gateway.auth import Authenticator
 from gateway.batches import BatchStore, Schedule
 from gateway.files.store import FileStore
@@ -33,10 +35,16 @@ class Services:
     registry: CollectorRegistry
     metrics: Metrics
     worker_health: WorkerHealth
+    tag_budgets: TagBudgets
+    tag_labels: TagLabels
     draining: bool = False
 
     async def aclose(self) -> None:
         await self.redis.aclose()
+
+
+def _budgeted(settings: Settings) -> list[tuple[str, str]]:
+    return [(budget.key, budget.value) for budget in settings.accounting.tag_budgets]
 
 
 def open_services(settings: Settings) -> Services:
@@ -55,6 +63,8 @@ def open_services(settings: Settings) -> Services:
         authenticator=Authenticator(settings.tenants),
         ledger=Ledger(redis),
         registry=registry,
-        metrics=Metrics(registry),
         worker_health=WorkerHealth(registry),
+        metrics=Metrics(registry, settings.accounting.tag_keys),
+        tag_budgets=TagBudgets(redis),
+        tag_labels=TagLabels(redis, settings.accounting.tag_label_cap, _budgeted(settings)),
     )

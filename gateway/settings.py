@@ -15,11 +15,13 @@ from typing import Annotated
 import msgspec
 
 from accounting.prices import DEFAULT_MODEL_PRICES
+from accounting.tags import DEFAULT_LABEL_CAP, RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
 from gateway.redis_url import RedisUrlError, parse_redis_url
 from providers.config import ALL_ENDPOINTS, ProviderSettings
 
 __all__ = [
     "ALL_ENDPOINTS",
+    "AccountingSettings",
     "BatchesSettings",
     "ConfigError",
     "LimitsSettings",
@@ -99,6 +101,28 @@ class WebhooksSettings(_Strict):
     max_endpoints_per_tenant: PositiveInt = 20
 
 
+TagKey = Annotated[str, msgspec.Meta(pattern=TAG_KEY_PATTERN)]
+TagValue = Annotated[str, msgspec.Meta(pattern=TAG_VALUE_PATTERN)]
+
+
+class TagBudgetSettings(_Strict):
+    key: TagKey
+    value: TagValue
+    monthly_usd: Decimal
+
+
+class AccountingSettings(_Strict):
+    """Cost allocation tags (accounting.tags): keys read from each batch's metadata, budgets per tag value."""
+
+    tag_keys: list[TagKey] = msgspec.field(default_factory=list)
+    # Distinct values per tag key that get a metric label of their own; later values are counted as `other`.
+    tag_label_cap: PositiveInt = DEFAULT_LABEL_CAP
+    tag_budgets: list[TagBudgetSettings] = msgspec.field(default_factory=list)
+
+    def budgets(self) -> list[TagBudget]:
+        return [TagBudget(key=b.key, value=b.value, monthly_usd=b.monthly_usd) for b in self.tag_budgets]
+
+
 class Tenant(_Strict):
     name: Name
     api_keys: list[str] = msgspec.field(default_factory=list)
@@ -133,9 +157,11 @@ class Settings(_Strict):
     providers: dict[str, ProviderSettings] = msgspec.field(default_factory=dict)
     models: list[ModelRoute] = msgspec.field(default_factory=list)
     webhooks: WebhooksSettings = msgspec.field(default_factory=WebhooksSettings)
+    accounting: AccountingSettings = msgspec.field(default_factory=AccountingSettings)
 
     def __post_init__(self) -> None:
         _check_references(self)
+        _check_accounting(self.accounting)
 
     def route_for(self, model: str) -> ModelRoute | None:
         """The configured route serving `model`, or None when no provider serves it."""
@@ -188,6 +214,21 @@ def _check_references(settings: Settings) -> None:
         seen_tenants.add(tenant.name)
         budget = tenant.monthly_budget_usd
         _require(budget is None or budget >= 0, "expected a budget >= 0", f"{path}.monthly_budget_usd")
+
+
+def _check_accounting(accounting: AccountingSettings) -> None:
+    keys = accounting.tag_keys
+    for index, key in enumerate(keys):
+        path = f"$.accounting.tag_keys[{index}]"
+        _require(key not in RESERVED_KEYS, f"{key!r} is a ledger field or metric label name", path)
+        _require(keys.index(key) == index, f"tag key {key!r} is listed twice", path)
+    seen: set[tuple[str, str]] = set()
+    for index, budget in enumerate(accounting.tag_budgets):
+        path = f"$.accounting.tag_budgets[{index}]"
+        _require(budget.key in keys, f"{budget.key!r} is not one of accounting.tag_keys", f"{path}.key")
+        _require((budget.key, budget.value) not in seen, "this tag value has a budget already", f"{path}.value")
+        _require(budget.monthly_usd >= 0, "expected a budget >= 0", f"{path}.monthly_usd")
+        seen.add((budget.key, budget.value))
 
 
 def _reject_unknown_keys(raw: object, info: msgspec.inspect.Type, path: str) -> None:

@@ -6,22 +6,24 @@ has not settled yet answers with its running counts and its budget estimate, `se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
+from accounting.focus import focus_header, focus_lines
 from accounting.records import LedgerRecord, SummaryRow, csv_header, csv_row
-from accounting.summary import GroupBy
+from accounting.summary import CORE_GROUPS
+from accounting.tags import UNTAGGED, resolve_tags
 from gateway.auth import Principal
 from gateway.batches import BatchRecord
 from gateway.errors import InvalidRequest, NotFound
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
-from gateway.http.openapi import CsvOrJsonOperation, accounting_page_responses, error_responses
+from gateway.http.openapi import CsvOperation, CsvOrJsonOperation, accounting_page_responses, error_responses
 
 __all__ = ["AccountingController"]
 
@@ -47,6 +49,7 @@ class AccountingRecord(msgspec.Struct, omit_defaults=False, kw_only=True):
     priced: bool
     settled_at: int | None
     estimated_max_cost_usd: Decimal | None
+    tags: dict[str, str]
 
 
 class AccountingPage(msgspec.Struct, omit_defaults=False, kw_only=True):
@@ -59,15 +62,27 @@ class AccountingPage(msgspec.Struct, omit_defaults=False, kw_only=True):
 
 class SummaryPage(msgspec.Struct, omit_defaults=False, kw_only=True):
     object: Literal["list"] = "list"
-    data: list[SummaryRow]
+    # Rows of SummaryRow's fields, with the grouped tag keys beside tenant/provider/model by name: the
+    # operator names those keys, so a row is a mapping here rather than a Struct.
+    data: list[dict[str, Any]]
 
 
-def _settled(record: LedgerRecord) -> AccountingRecord:
+def _settled(record: LedgerRecord, tag_keys: Sequence[str]) -> AccountingRecord:
     fields = msgspec.structs.asdict(record)
+    del fields["charges"]  # the per-kind split is the FOCUS export's; records keep the contract's shape
+    # Every declared key, as the CSV has a column per key (a record settled before a key was declared: untagged).
+    fields["tags"] = {key: record.tags.get(key, UNTAGGED) for key in tag_keys}
     return AccountingRecord(**fields)
 
 
-def _in_flight(record: BatchRecord) -> AccountingRecord:
+def _summary_row(row: SummaryRow, group_by: Sequence[str]) -> dict[str, Any]:
+    fields: dict[str, Any] = msgspec.to_builtins(row)
+    tags = fields.pop("tags", None) or {}
+    groups = {name: fields.pop(name, None) or tags.get(name) for name in group_by}
+    return groups | fields
+
+
+def _in_flight(record: BatchRecord, tag_keys: Sequence[str]) -> AccountingRecord:
     estimate = record.estimated_max_cost_usd
     return AccountingRecord(
         batch_id=record.id,
@@ -88,6 +103,7 @@ def _in_flight(record: BatchRecord) -> AccountingRecord:
         priced=True,
         settled_at=None,
         estimated_max_cost_usd=Decimal(estimate) if estimate is not None else None,
+        tags=resolve_tags(record.metadata, tag_keys),
     )
 
 
@@ -96,14 +112,14 @@ def _scope(principal: Principal) -> str | None:
     return None if principal.admin else principal.tenant
 
 
-def _group_by(raw: str | None) -> list[GroupBy]:
-    allowed = get_args(GroupBy)
+def _group_by(raw: str | None, tag_keys: Sequence[str]) -> list[str]:
+    allowed = (*CORE_GROUPS, *tag_keys)
     names = [name.strip() for name in (raw or "").split(",") if name.strip()]
     unknown = [name for name in names if name not in allowed]
     if unknown or len(set(names)) != len(names):
         message = f"group_by takes distinct names from {', '.join(allowed)}; got {raw!r}."
         raise InvalidRequest(message, param="group_by", code="invalid_value")
-    return names  # type: ignore[return-value]
+    return names
 
 
 class AccountingController(Controller):
@@ -114,11 +130,11 @@ class AccountingController(Controller):
         tenant = _scope(principal)
         settled = await services.ledger.get(batch_id, tenant)
         if settled is not None:
-            return _settled(settled)
+            return _settled(settled, services.settings.accounting.tag_keys)
         batch = await services.batches.get(batch_id, tenant=tenant)
         if batch is None:
             raise NotFound(f"No batch found with id '{batch_id}'.", param="batch_id")
-        return _in_flight(batch)
+        return _in_flight(batch, services.settings.accounting.tag_keys)
 
     @get("/batches", responses=accounting_page_responses(AccountingPage), operation_class=CsvOrJsonOperation)
     async def records(
@@ -133,11 +149,12 @@ class AccountingController(Controller):
     ) -> AccountingPage | Stream:
         tenant = _scope(principal)
         if format == "csv":
-            rows = _csv(services.ledger.iter_records(tenant, since=since, until=until))
+            tag_keys = services.settings.accounting.tag_keys
+            rows = _csv(services.ledger.iter_records(tenant, since=since, until=until), tag_keys)
             headers = {"content-disposition": 'attachment; filename="batchgate-accounting.csv"'}
             return Stream(rows, media_type="text/csv; charset=utf-8", headers=headers)
         page = await services.ledger.list(tenant, after=after, limit=limit, since=since, until=until)
-        data = [_settled(record) for record in page.data]
+        data = [_settled(record, services.settings.accounting.tag_keys) for record in page.data]
         return AccountingPage(data=data, first_id=page.first_id, last_id=page.last_id, has_more=page.has_more)
 
     @get("/summary", responses=error_responses())
@@ -149,11 +166,32 @@ class AccountingController(Controller):
         since: Annotated[int | None, QueryParameter(ge=0)] = None,
         until: Annotated[int | None, QueryParameter(ge=0)] = None,
     ) -> SummaryPage:
-        rows = await services.ledger.summary(_scope(principal), _group_by(group_by), since=since, until=until)
-        return SummaryPage(data=rows)
+        names = _group_by(group_by, services.settings.accounting.tag_keys)
+        rows = await services.ledger.summary(_scope(principal), names, since=since, until=until)
+        return SummaryPage(data=[_summary_row(row, names) for row in rows])
+
+    @get("/focus", responses=error_responses(), operation_class=CsvOperation)
+    async def focus(
+        self,
+        services: ServicesDep,
+        principal: PrincipalDep,
+        since: Annotated[int | None, QueryParameter(ge=0)] = None,
+        until: Annotated[int | None, QueryParameter(ge=0)] = None,
+    ) -> Stream:
+        """The ledger as FOCUS 1.2 rows (CSV), one per batch × token kind; see accounting.focus."""
+        records = services.ledger.iter_records(_scope(principal), since=since, until=until)
+        headers = {"content-disposition": 'attachment; filename="batchgate-focus.csv"'}
+        return Stream(_focus(records), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-async def _csv(records: AsyncIterator[LedgerRecord]) -> AsyncIterator[str]:
-    yield csv_header()
+async def _csv(records: AsyncIterator[LedgerRecord], tag_keys: Sequence[str]) -> AsyncIterator[str]:
+    yield csv_header(tag_keys)
     async for record in records:
-        yield csv_row(record)
+        yield csv_row(record, tag_keys)
+
+
+async def _focus(records: AsyncIterator[LedgerRecord]) -> AsyncIterator[str]:
+    yield focus_header()
+    async for record in records:
+        for line in focus_lines(record):
+            yield line

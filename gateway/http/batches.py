@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
+from accounting.tags import InvalidTagError, check_tags
 from gateway.auth import Principal
 from gateway.batches import (
     TERMINAL,
@@ -48,6 +49,14 @@ async def _owned_batch(services: Services, principal: Principal, batch_id: str) 
     return record
 
 
+def _check_tags(params: CreateBatchRequest, services: Services) -> None:
+    """An invalid cost allocation tag value is refused now, not silently folded into `untagged` later."""
+    try:
+        check_tags(params.metadata, services.settings.accounting.tag_keys)
+    except InvalidTagError as exc:
+        raise InvalidRequest(str(exc), param=f"metadata.{exc.key}", code="invalid_value") from None
+
+
 class BatchesController(Controller):
     path = "/v1/batches"
 
@@ -62,6 +71,7 @@ class BatchesController(Controller):
         self, request: Request[object, object, State], services: ServicesDep, principal: PrincipalDep
     ) -> BatchObject:
         params = decode_create_request(await read_body(request))
+        _check_tags(params, services)
         record = await _new_record(services, principal, params)
         limit = services.settings.limits.max_batches_in_flight_per_tenant
         try:

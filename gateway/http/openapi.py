@@ -30,6 +30,7 @@ __all__ = [
     "BEARER_COMPONENTS",
     "BEARER_SECURITY",
     "CreateBatchOperation",
+    "CsvOperation",
     "CsvOrJsonOperation",
     "UploadOperation",
     "accounting_page_responses",
@@ -108,6 +109,15 @@ class CsvOrJsonOperation(Operation):
         ok = (self.responses or {}).get("200")
         if isinstance(ok, OpenAPIResponse) and ok.content is not None:
             ok.content["text/csv"] = OpenAPIMediaType(schema=_string())
+
+
+@dataclass
+class CsvOperation(Operation):
+    """The 200 answer is CSV text only (a streamed download)."""
+
+    def __post_init__(self) -> None:
+        csv_text = {"text/csv": OpenAPIMediaType(schema=_string())}
+        self.responses = {**(self.responses or {}), "200": OpenAPIResponse(description="CSV text", content=csv_text)}
 
 
 @dataclass

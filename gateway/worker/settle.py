@@ -15,9 +15,13 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import cast
 
+from redis.exceptions import RedisError
+
+from accounting.charges import charges_of
 from accounting.cost import price_usage
 from accounting.prices import ModelPrice
 from accounting.records import LedgerRecord, SettledStatus
+from accounting.tags import resolve_tags
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
 from gateway.settings import ModelRoute
@@ -73,7 +77,8 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     provider = settings.providers.get(record.provider or "")
     usage = usage_of(record)
     discount = provider.batch_discount if provider else Decimal(0)
-    cost = price_usage(usage, price_of(settings.route_for(record.model or "")), discount)
+    price = price_of(settings.route_for(record.model or ""))
+    cost = price_usage(usage, price, discount)
     status, finished_at = _outcome(record)
     entry = LedgerRecord.build(
         batch_id=record.id,
@@ -85,12 +90,24 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         usage=usage,
         cost=cost,
         settled_at=finished_at,
+        tags=resolve_tags(record.metadata, settings.accounting.tag_keys),
+        charges=charges_of(usage, price, discount),
     )
     if await ctx.ledger.settle(entry):
-        ctx.metrics.record_settlement(entry, turnaround_seconds=max(0, finished_at - record.created_at))
+        labels = await _tag_labels(ctx, entry)
+        ctx.metrics.record_settlement(entry, max(0, finished_at - record.created_at), tag_labels=labels)
         if not cost.priced and usage.input_tokens:
             log.warning("unpriced_batch", batch_id=record.id, model=record.model)
         log.info("batch_settled", batch_id=record.id, status=status.value, batch_cost_usd=str(cost.batch_usd))
+
+
+async def _tag_labels(ctx: WorkerContext, entry: LedgerRecord) -> dict[str, str]:
+    """The tags' metric labels; on a Redis error, none (counted as `other`): settled is settled, count it now."""
+    try:
+        return await ctx.services.tag_labels.labels(entry.tags)
+    except (RedisError, OSError) as exc:
+        log.warning("tag_labels_failed", batch_id=entry.batch_id, error=str(exc))
+        return {}
 
 
 async def end_batch(

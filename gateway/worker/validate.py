@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from accounting.budget import check_budget, estimate_max_cost
 from accounting.records import month_of
+from accounting.tags import resolve_tags
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
 from gateway.storage import ObjectMissing
 from gateway.validation import ValidationReport, Validator
@@ -97,6 +98,31 @@ async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationRepo
 
 
 async def _within_budget(ctx: WorkerContext, record: BatchRecord, estimate: Decimal) -> bool:
+    return await _within_tag_budgets(ctx, record, estimate) and await _within_tenant_budget(ctx, record, estimate)
+
+
+async def _within_tag_budgets(ctx: WorkerContext, record: BatchRecord, estimate: Decimal) -> bool:
+    """Reserve on every budget of the batch's tag values, or refuse naming the first one it would cross."""
+    accounting = ctx.services.settings.accounting
+    if not accounting.tag_budgets:
+        return True
+    tags = resolve_tags(record.metadata, accounting.tag_keys)
+    month = month_of(int(time.time()))
+    decision = await ctx.services.tag_budgets.reserve_within(record.id, tags, estimate, month, accounting.budgets())
+    if decision.allowed or decision.refused is None:
+        return True
+    refused = decision.refused
+    message = (
+        f"The batch's estimated maximum cost ({estimate} USD) would exceed the monthly budget of tag "
+        f"{refused.key}={refused.value} ({refused.monthly_usd} USD; settled {decision.settled_usd}, "
+        f"reserved {decision.reserved_usd})."
+    )
+    error = BatchError(code="budget_exceeded", message=message, param=f"metadata.{refused.key}")
+    await fail_batch(ctx, record, [error], "tag budget exceeded")
+    return False
+
+
+async def _within_tenant_budget(ctx: WorkerContext, record: BatchRecord, estimate: Decimal) -> bool:
     tenant = next((t for t in ctx.services.settings.tenants if t.name == record.tenant), None)
     decision = await check_budget(
         ctx.ledger,

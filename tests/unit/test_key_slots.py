@@ -46,6 +46,9 @@ def _ledger() -> list[str]:  # every accounting script (settle, budget, reserve,
     group += [acct.day_totals(day) for day in DAYS] + [acct.month_spend(month) for month in MONTHS]
     for tenant in TENANTS:
         group += [acct.tenant_index(tenant), acct.tenant_reservations(tenant)]
+    group += [acct.tag_reservation_owners(), *(acct.tag_month_spend(month) for month in MONTHS)]
+    group += [acct.tag_reservations(field) for field in ("team=research", "project=a/b:c@d+e-f.g")]
+    group += [acct.tag_label_values(key) for key in ("team", "project")]  # ADMIT_LABELS takes every key at once
     return group
 
 

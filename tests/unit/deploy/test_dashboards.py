@@ -25,7 +25,7 @@ _SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"),
 def _exposed_names() -> set[str]:
     """Every series name a scrape can show: counters with `_total`, histograms with their three series."""
     registry = CollectorRegistry()
-    Metrics(registry)
+    Metrics(registry, tag_keys=["team"])  # the dashboard's tag panels use the documented example key
     registry.register(StatusGaugeCollector(StatusSnapshot()))
     worker = WorkerHealth(registry)
     worker.running = True

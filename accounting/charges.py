@@ -1,0 +1,81 @@
+"""A batch's cost split by token kind: what the FOCUS export shows as one row per batch × token kind.
+
+The kinds are disjoint and together price every token: `input` is the uncached prompt tokens, `cached_input`
+the cached ones, `output` every completion token (reasoning tokens are part of it, priced as output). The
+split is exact: each kind's list cost is `tokens × unit price / 10⁶` unrounded, so the kinds sum to the
+batch's `list_cost` (and, times `1 − discount`, to its batch cost) to the last digit.
+"""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal, Inexact, InvalidOperation
+from typing import Literal
+
+import msgspec
+
+from accounting.cost import ZERO
+from accounting.prices import ModelPrice
+from accounting.usage import UsageTotals
+
+__all__ = ["CHARGE_KINDS", "Charge", "ChargeKind", "charges_of"]
+
+ChargeKind = Literal["input", "cached_input", "output"]
+CHARGE_KINDS: tuple[ChargeKind, ...] = ("input", "cached_input", "output")
+_EXACT = Context(prec=80, traps=[Inexact, InvalidOperation])  # as in accounting.cost: exact or an error
+
+
+class Charge(msgspec.Struct, frozen=True, kw_only=True):
+    """One token kind of one batch. `list_usd_per_mtok` is None when the model has no list price."""
+
+    kind: ChargeKind
+    tokens: int
+    list_usd_per_mtok: Decimal | None
+    batch_discount: Decimal
+    list_usd: Decimal
+    batch_usd: Decimal
+
+
+def _tidy(value: Decimal) -> Decimal:
+    return ZERO if value.is_zero() else value
+
+
+def _list_usd(tokens: int, usd_per_mtok: Decimal) -> Decimal:
+    return _tidy(_EXACT.scaleb(_EXACT.multiply(Decimal(tokens), usd_per_mtok), Decimal(-6)))
+
+
+def _after_discount(list_usd: Decimal, batch_discount: Decimal) -> Decimal:
+    return _tidy(_EXACT.multiply(list_usd, _EXACT.subtract(Decimal(1), batch_discount)))
+
+
+def _unit_prices(price: ModelPrice) -> dict[ChargeKind, Decimal]:
+    return {
+        "input": price.input_usd_per_mtok,
+        "cached_input": price.cached_input_price,
+        "output": price.output_usd_per_mtok,
+    }
+
+
+def charges_of(usage: UsageTotals, price: ModelPrice | None, batch_discount: Decimal) -> tuple[Charge, ...]:
+    """The batch's charges, one per token kind, in `CHARGE_KINDS` order (zero-token kinds included)."""
+    tokens: dict[ChargeKind, int] = {
+        "input": usage.input_tokens - usage.cached_input_tokens,
+        "cached_input": usage.cached_input_tokens,
+        "output": usage.output_tokens,
+    }
+    units = _unit_prices(price) if price is not None else None
+    charges = []
+    for kind in CHARGE_KINDS:
+        unit = units[kind] if units is not None else None
+        list_usd = ZERO if unit is None else _list_usd(tokens[kind], unit)
+        batch_usd = ZERO if unit is None else _after_discount(list_usd, batch_discount)
+        charges.append(
+            Charge(
+                kind=kind,
+                tokens=tokens[kind],
+                list_usd_per_mtok=unit,
+                batch_discount=batch_discount,
+                list_usd=list_usd,
+                batch_usd=batch_usd,
+            )
+        )
+    return tuple(charges)
