@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import cast
 
 from accounting.cost import price_usage
+from accounting.prices import ModelPrice
 from accounting.records import LedgerRecord, SettledStatus
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, Claim
@@ -23,6 +24,7 @@ from providers.base import ProviderError
 
 __all__ = ["close_batch", "settle_batch"]
 
+_UNROUTED_PRICE = ModelPrice(input_usd_per_mtok=Decimal(0), output_usd_per_mtok=Decimal(0))
 _FINISHED_AT = {
     BatchStatus.COMPLETED: "completed_at",
     BatchStatus.FAILED: "failed_at",
@@ -51,7 +53,10 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     provider = settings.providers.get(record.provider or "")
     route = settings.route_for(record.model or "")
     usage = usage_of(record)
-    cost = price_usage(usage, price_of(route), provider.batch_discount if provider else Decimal(0))
+    # A batch refused before routing (validation, budget, an early cancel) has no model and ran nothing: it costs
+    # exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no price).
+    price = price_of(route) if record.model is not None else _UNROUTED_PRICE
+    cost = price_usage(usage, price, provider.batch_discount if provider else Decimal(0))
     finished_at = getattr(record, _FINISHED_AT[record.status]) or int(time.time())
     entry = LedgerRecord.build(
         batch_id=record.id,
