@@ -51,6 +51,9 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: Port = 8000
+    # SHA-256 of the bearer tokens that may scrape tenant-level series from the API port's /metrics (tenant
+    # names are business data); without one of them, /metrics there shows operational series only.
+    metrics_token_sha256: list[Sha256Hex] = msgspec.field(default_factory=list)
 
 
 class RedisSettings(_Strict):
