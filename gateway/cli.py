@@ -1,34 +1,53 @@
-"""The `batchgate` command: serve, worker, validate (ARCHITECTURE.md §2.1)."""
+"""The `batchgate` command: serve, worker, validate and the user's commands (ARCHITECTURE.md §2.1).
+
+Start-up time is part of the user's side: `batchgate --help`, `validate`, `submit`, `batches` and `files`
+must never load the server. So this module imports only click and a little of the standard library at the
+top; `serve` and `worker` import the server inside their bodies, and every other command sits in
+`LAZY_COMMANDS`, imported only when it runs.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import signal
 from contextlib import ExitStack
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import msgspec
 
-from gateway.cli_validate import validate_command
-from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisError
-from gateway.logs import configure_logging
-from gateway.runtime import run_on_fastest_loop
-from gateway.settings import ConfigError, RedisSettings, Settings, load_settings
+from gateway.cli_lazy import Lazy, LazyGroup
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+
+__all__ = ["LAZY_COMMANDS", "main"]
 
 CONFIG_HELP = "TOML config file (default: $BATCHGATE_CONFIG, else built-in defaults)."
 
+# Commands imported only when they run. To add a command or group: write its module, then add one line
+# here naming it and the first sentence of its docstring, which `batchgate --help` lists without importing
+# it (tests/unit/test_cli_startup.py checks that the two agree and that the module loads no server code).
+LAZY_COMMANDS = {
+    "validate": Lazy(
+        "gateway.cli_validate:validate_command", "Check a batch input FILE with the very rules the server applies."
+    ),
+    "submit": Lazy(
+        "gateway.client_cli.submit:submit_command",
+        "Validate FILE, upload it, create a batch and print its id; with --wait, follow it and download results.",
+    ),
+    "batches": Lazy("gateway.client_cli.batches:batches_group", "List, inspect, cancel, follow and download batches."),
+    "files": Lazy("gateway.client_cli.files:files_group", "List, inspect, delete and download files."),
+}
 
-@click.group()
+
+@click.group(cls=LazyGroup, lazy=LAZY_COMMANDS)
 @click.version_option(package_name="batchgate")
 def main() -> None:
     """batchgate: an OpenAI-compatible batch gateway."""
 
 
 def _load(config: str | None) -> Settings:
+    from gateway.settings import ConfigError, load_settings
+
     try:
         return load_settings(config)
     except ConfigError as exc:
@@ -36,6 +55,8 @@ def _load(config: str | None) -> Settings:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -46,6 +67,13 @@ def _is_loopback(host: str) -> bool:
 
 def _with_redis(settings: Settings, stack: ExitStack) -> Settings:
     """Start the embedded redis-server when no `redis.url` is configured; it stops when `stack` closes."""
+    from pathlib import Path
+
+    import msgspec
+
+    from gateway.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+    from gateway.settings import RedisSettings
+
     if settings.redis.url:
         return settings
     embedded = EmbeddedRedis(Path(settings.data_dir))
@@ -66,10 +94,13 @@ def _with_redis(settings: Settings, stack: ExitStack) -> Settings:
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
 def serve(config: str | None, host: str | None, port: int | None, no_worker: bool, log_level: str) -> None:
     """Run the HTTP API (and, unless --no-worker, a worker in the same process)."""
+    import msgspec
     import uvicorn
 
     from gateway.app import create_app
     from gateway.key_files import with_key_files
+    from gateway.logs import configure_logging
+    from gateway.settings import ConfigError
 
     try:
         settings = with_key_files(_load(config))
@@ -109,6 +140,9 @@ def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: 
 
     Settlement happens in workers, so each serves its own Prometheus /metrics for scraping.
     """
+    from gateway.logs import configure_logging
+    from gateway.runtime import run_on_fastest_loop
+
     settings = _load(config)
     if not settings.redis.url:
         raise click.UsageError("`batchgate worker` needs a shared Redis: set redis.url in the config or REDIS_URL.")
@@ -117,6 +151,8 @@ def worker(config: str | None, metrics_host: str, metrics_port: int, log_level: 
 
 
 async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) -> None:
+    import asyncio
+
     from prometheus_client import start_http_server
 
     from gateway.redis_policy import check_eviction_policy
@@ -135,14 +171,3 @@ async def _run_worker(settings: Settings, metrics_host: str, metrics_port: int) 
         await run_worker(services, stop)
     finally:
         await services.aclose()
-
-
-main.add_command(validate_command, name="validate")
-
-
-# The user's side (gateway/client_cli): imported here, at the end, so this edit stays additive.
-from gateway.client_cli import batches_group, files_group, submit_command  # noqa: E402
-
-main.add_command(submit_command)
-main.add_command(batches_group)
-main.add_command(files_group)

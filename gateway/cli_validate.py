@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 import msgspec
 
-from gateway.settings import ALL_ENDPOINTS, ConfigError, load_settings
 from gateway.validation import LineError, ValidationReport, validate_file
+from providers.config import ALL_ENDPOINTS
 
 __all__ = ["validate_command"]
 
@@ -42,6 +42,8 @@ def validate_command(file: Path, endpoint: str, config_path: Path | None, as_jso
     """Check a batch input FILE with the very rules the server applies."""
     serves = None
     if config_path is not None or os.environ.get("BATCHGATE_CONFIG"):
+        from gateway.settings import ConfigError, load_settings  # only with a config: the common run skips it
+
         try:
             serves = functools.partial(load_settings(config_path).serves, endpoint=endpoint)
         except ConfigError as exc:

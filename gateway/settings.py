@@ -15,7 +15,7 @@ from typing import Annotated
 import msgspec
 
 from accounting.prices import DEFAULT_MODEL_PRICES
-from gateway.redis_client import RedisUrlError, parse_redis_url
+from gateway.redis_url import RedisUrlError, parse_redis_url
 from providers.config import ALL_ENDPOINTS, ProviderSettings
 
 __all__ = [

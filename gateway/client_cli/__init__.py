@@ -1,13 +1,7 @@
 """The user's side of batchgate: `submit`, `batches` and `files` commands over the public OpenAI API.
 
-Added to the `batchgate` group in `gateway.cli`. Nothing here reads server config or touches Redis:
-these commands work against any OpenAI-compatible Files + Batches API.
+Registered in `gateway.cli.LAZY_COMMANDS` and imported only when one of them runs, which is why this
+package imports none of its modules. Nothing here reads server config or touches Redis: these commands
+work against any OpenAI-compatible Files + Batches API, and depend only on `gateway.validation`, the
+wire views in `wire.py`, click, rich and httpx.
 """
-
-from gateway.client_cli.api import Api, Reply
-from gateway.client_cli.batches import batches_group
-from gateway.client_cli.errors import ExitCode
-from gateway.client_cli.files import files_group
-from gateway.client_cli.submit import submit_command
-
-__all__ = ["Api", "ExitCode", "Reply", "batches_group", "files_group", "submit_command"]

@@ -19,8 +19,8 @@ from gateway.client_cli.errors import ExitCode, UsageProblem
 from gateway.client_cli.options import api_options, stderr_console
 from gateway.client_cli.progress import transfer
 from gateway.client_cli.results import collect
-from gateway.settings import ALL_ENDPOINTS
 from gateway.validation import validate_file
+from providers.config import ALL_ENDPOINTS
 
 __all__ = ["parse_metadata", "submit_command"]
 

@@ -20,30 +20,13 @@ import msgspec
 import pytest
 
 from gateway.validation import CHUNK_BYTES, validate_chunks, validate_file
+from tests.support.chat_files import write_chat_file
 
 pytestmark = pytest.mark.benchmark
 
 LINES = 50_000
 REPS = int(os.environ.get("BENCH_REPS", "7"))  # a rep of both loops takes well under a second
 TARGET_BYTES = 200 * 1024 * 1024 - 64 * 1024
-_WORDS = b"the quick brown fox jumps over a lazy dog while batch gateways validate every single line".split()
-
-
-def _write_chat(path: Path) -> None:
-    rng = random.Random(7)
-    pool = b" ".join(rng.choice(_WORDS) for _ in range(400_000))
-    per_line = TARGET_BYTES // LINES
-    with path.open("wb") as file:
-        for index in range(LINES):
-            head = (
-                b'{"custom_id":"request-%d","method":"POST","url":"/v1/chat/completions","body":{"model":'
-                b'"deepseek-chat","messages":[{"role":"system","content":"You are a helpful assistant."},'
-                b'{"role":"user","content":"' % index
-            )
-            tail = b'"}],"max_tokens":1000,"temperature":0.7}}\n'
-            size = per_line - len(head) - len(tail)
-            start = rng.randrange(len(pool) - size)
-            file.write(head + pool[start : start + size] + tail)
 
 
 def _write_embeddings(path: Path) -> None:
@@ -61,7 +44,7 @@ def _write_embeddings(path: Path) -> None:
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("validation-bench")
     chat, embeddings = root / "chat.jsonl", root / "embeddings.jsonl"
-    _write_chat(chat)
+    write_chat_file(chat, lines=LINES, size=TARGET_BYTES)
     _write_embeddings(embeddings)
     return {"/v1/chat/completions": chat, "/v1/embeddings": embeddings}
 
