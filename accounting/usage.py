@@ -3,16 +3,27 @@
 Only `response.status_code` and `response.body.usage` are decoded, through small view Structs, so a
 line's choices, embeddings and messages are skipped by msgspec without building Python objects.
 Provider quirks are read as data: DeepSeek reports `prompt_cache_hit_tokens`/`prompt_cache_miss_tokens`
-where OpenAI reports `prompt_tokens_details.cached_tokens`.
+where OpenAI reports `prompt_tokens_details.cached_tokens`. Each endpoint names the usage shape its
+responses carry (`providers.endpoints.EndpointSpec.usage`): chat names, or the Responses API's
+(`input_tokens`, `input_tokens_details.cached_tokens`, `output_tokens`,
+`output_tokens_details.reasoning_tokens`); both land in the same totals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 
-__all__ = ["BatchUsage", "InputTokensDetails", "OutputTokensDetails", "UsageAccumulator", "UsageTotals"]
+__all__ = [
+    "USAGE_SHAPES",
+    "BatchUsage",
+    "InputTokensDetails",
+    "OutputTokensDetails",
+    "UsageAccumulator",
+    "UsageTotals",
+]
 
 
 class InputTokensDetails(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,7 +80,12 @@ class _CompletionDetails(msgspec.Struct):
     reasoning_tokens: int | None = None
 
 
+_Counts = tuple[int, int, int, int]  # input (all prompt tokens), cached input, output, reasoning
+
+
 class _Usage(msgspec.Struct):
+    """Chat, completions and embeddings usage, with DeepSeek's cache fields."""
+
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     prompt_tokens_details: _PromptDetails | None = None
@@ -77,34 +93,49 @@ class _Usage(msgspec.Struct):
     prompt_cache_hit_tokens: int | None = None  # DeepSeek
     prompt_cache_miss_tokens: int | None = None  # DeepSeek
 
+    def counts(self) -> _Counts:
+        details = self.completion_tokens_details
+        reasoning = details.reasoning_tokens if details is not None else None
+        return self._input_tokens(), self._cached_tokens(), self.completion_tokens or 0, reasoning or 0
 
-class _Body(msgspec.Struct):
-    usage: _Usage | None = None
+    def _input_tokens(self) -> int:
+        if self.prompt_tokens is not None:
+            return self.prompt_tokens
+        return (self.prompt_cache_hit_tokens or 0) + (self.prompt_cache_miss_tokens or 0)
 
-
-class _Response(msgspec.Struct):
-    status_code: int = 0
-    body: _Body | None = None
-
-
-class _Line(msgspec.Struct):
-    response: _Response | None = None
-
-
-_LINE = msgspec.json.Decoder(_Line)
-
-
-def _input_tokens(usage: _Usage) -> int:
-    if usage.prompt_tokens is not None:
-        return usage.prompt_tokens
-    return (usage.prompt_cache_hit_tokens or 0) + (usage.prompt_cache_miss_tokens or 0)
+    def _cached_tokens(self) -> int:
+        details = self.prompt_tokens_details
+        if details is not None and details.cached_tokens is not None:
+            return details.cached_tokens
+        return self.prompt_cache_hit_tokens or 0
 
 
-def _cached_tokens(usage: _Usage) -> int:
-    details = usage.prompt_tokens_details
-    if details is not None and details.cached_tokens is not None:
-        return details.cached_tokens
-    return usage.prompt_cache_hit_tokens or 0
+class _ResponsesUsage(msgspec.Struct):
+    """The Responses API's usage object (`/v1/responses`)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    input_tokens_details: _PromptDetails | None = None
+    output_tokens_details: _CompletionDetails | None = None
+
+    def counts(self) -> _Counts:
+        cached = self.input_tokens_details.cached_tokens if self.input_tokens_details is not None else None
+        reasoning = self.output_tokens_details.reasoning_tokens if self.output_tokens_details is not None else None
+        return self.input_tokens or 0, cached or 0, self.output_tokens or 0, reasoning or 0
+
+
+def _line_decoder(usage: type[_Usage | _ResponsesUsage]) -> msgspec.json.Decoder[Any]:
+    """A decoder of a result line that reads only `response.status_code` and `response.body.usage`."""
+    body = msgspec.defstruct("Body", [("usage", usage | None, None)])
+    response = msgspec.defstruct("Response", [("status_code", int, 0), ("body", body | None, None)])
+    return msgspec.json.Decoder(msgspec.defstruct("Line", [("response", response | None, None)]))
+
+
+# One line decoder per usage shape (`providers.endpoints.UsageShape` names them).
+USAGE_SHAPES: dict[str, msgspec.json.Decoder[Any]] = {
+    "chat": _line_decoder(_Usage),
+    "responses": _line_decoder(_ResponsesUsage),
+}
 
 
 class UsageAccumulator:
@@ -115,15 +146,16 @@ class UsageAccumulator:
     added from any line that carries it, so an error line costs nothing unless it reports tokens.
     """
 
-    __slots__ = ("_cached", "_completed", "_failed", "_input", "_output", "_reasoning")
+    __slots__ = ("_cached", "_completed", "_failed", "_input", "_line", "_output", "_reasoning")
 
-    def __init__(self) -> None:
+    def __init__(self, shape: str = "chat") -> None:
+        self._line = USAGE_SHAPES[shape]
         self._input = self._cached = self._output = self._reasoning = 0
         self._completed = self._failed = 0
 
     def add(self, line: bytes) -> None:
         try:
-            response = _LINE.decode(line).response
+            response = self._line.decode(line).response
         except (msgspec.DecodeError, msgspec.ValidationError):
             # A line we cannot read still answered a request; it is a failure with no billable usage.
             self._failed += 1
@@ -140,13 +172,12 @@ class UsageAccumulator:
         for line in lines:
             self.add(line)
 
-    def _add_usage(self, usage: _Usage) -> None:
-        self._input += _input_tokens(usage)
-        self._cached += _cached_tokens(usage)
-        self._output += usage.completion_tokens or 0
-        details = usage.completion_tokens_details
-        if details is not None and details.reasoning_tokens is not None:
-            self._reasoning += details.reasoning_tokens
+    def _add_usage(self, usage: _Usage | _ResponsesUsage) -> None:
+        input_tokens, cached, output, reasoning = usage.counts()
+        self._input += input_tokens
+        self._cached += cached
+        self._output += output
+        self._reasoning += reasoning
 
     def totals(self) -> UsageTotals:
         return UsageTotals(

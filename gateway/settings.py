@@ -127,7 +127,7 @@ class Settings(_Strict):
         """Does a route serve `model` through a provider that supports `endpoint`?"""
         route = self.route_for(model)
         provider = self.providers.get(route.provider) if route is not None else None
-        return provider is not None and endpoint in provider.endpoints
+        return provider is not None and provider.serves_endpoint(endpoint)
 
     @property
     def storage_dir(self) -> Path:

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
-__all__ = ["ALL_ENDPOINTS", "Endpoint", "ProviderSettings"]
+from providers.endpoints import ALL_ENDPOINTS, ENDPOINTS, ProviderKind, default_endpoints
 
-Endpoint = Literal["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
+__all__ = ["ALL_ENDPOINTS", "ProviderSettings"]
 
-ALL_ENDPOINTS: tuple[Endpoint, ...] = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+if TYPE_CHECKING:
+    EndpointName = str
+else:  # built from the registry, so msgspec refuses any other endpoint with its path in the config
+    EndpointName = Literal[ALL_ENDPOINTS]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 PositiveSeconds = Annotated[float, msgspec.Meta(gt=0)]
 
 
 class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    kind: Literal["openai_batch", "native"]
+    kind: ProviderKind
     base_url: str
     api_key_env: str = ""
     batch_discount: Decimal = Decimal(0)
-    endpoints: list[Endpoint] = msgspec.field(default_factory=lambda: list(ALL_ENDPOINTS))
+    # Default: the kind's defaults (`providers.endpoints`): an `openai_batch` upstream serves
+    # /v1/responses and /v1/moderations only when listed; the native executor runs every endpoint.
+    endpoints: list[EndpointName] | None = None
     # openai_batch: bigger files are split into several upstream batches.
     max_requests_per_batch: PositiveInt = 50000
     max_bytes_per_batch: PositiveInt = 209_715_200
@@ -37,3 +42,15 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     request_timeout_seconds: PositiveSeconds = 600.0
     # native: a chunk whose worker sent no heartbeat for this long is taken over by another worker.
     reclaim_idle_seconds: PositiveSeconds = 60.0
+
+    def __post_init__(self) -> None:
+        if self.endpoints is None:
+            self.endpoints = default_endpoints(self.kind)
+            return
+        for index, url in enumerate(self.endpoints):
+            spec = ENDPOINTS.get(url)  # a config file is checked by `EndpointName`; code may build any list
+            if spec is None or self.kind not in spec.served_by:
+                raise msgspec.ValidationError(f"endpoints[{index}]: a {self.kind} provider cannot serve {url!r}")
+
+    def serves_endpoint(self, endpoint: str) -> bool:
+        return self.endpoints is not None and endpoint in self.endpoints

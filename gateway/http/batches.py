@@ -22,6 +22,7 @@ from gateway.batches import (
     to_wire,
 )
 from gateway.errors import InvalidRequest, NotFound, RateLimited
+from gateway.http.batch_endpoint import check_endpoint_served
 from gateway.http.batch_requests import CreateBatchRequest, decode_create_request
 from gateway.http.bodies import read_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
@@ -104,6 +105,7 @@ async def _new_record(services: Services, principal: Principal, params: CreateBa
     if input_file.purpose != "batch":
         message = f"File {params.input_file_id} was uploaded with purpose {input_file.purpose!r}, not 'batch'."
         raise InvalidRequest(message, param="input_file_id", code="invalid_value")
+    await check_endpoint_served(services, params.endpoint, input_file)
     now = int(time.time())
     return BatchRecord(
         id=new_batch_id(),

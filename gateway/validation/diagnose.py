@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from gateway.validation.endpoints import EndpointSpec
+from gateway.validation.endpoints import LineRules
 from gateway.validation.errors import ErrorCode
 from gateway.validation.lines import CustomId
 from gateway.validation.problems import Problem, from_validation, missing
@@ -31,7 +31,7 @@ class Diagnosis(NamedTuple):
     body: msgspec.Struct | None  # when the whole body decoded: measured and checked like a good line
 
 
-def diagnose(data: bytes | memoryview, spec: EndpointSpec) -> Diagnosis:
+def diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
     try:
         return _diagnose(data, spec)
     except RecursionError:  # msgspec's decoder recurses once per level: a nesting bomb ends here, not in a crash
@@ -55,7 +55,7 @@ def _diagnose(data: bytes | memoryview, spec: EndpointSpec) -> Diagnosis:
 
 
 def _diagnose_body(
-    raw: msgspec.Raw | None, spec: EndpointSpec, problems: list[Problem]
+    raw: msgspec.Raw | None, spec: LineRules, problems: list[Problem]
 ) -> tuple[str | None, msgspec.Struct | None]:
     if raw is None:
         problems.append(missing("body"))

@@ -1,4 +1,9 @@
-"""What each batch endpoint accepts: its line decoder and the checks and estimates a type cannot say."""
+"""What each batch endpoint accepts: its line decoder and the checks and estimates a type cannot say.
+
+These are the validation half of each endpoint; its facts (provider kinds, default output budget,
+usage shape, the executor's token estimate) are its `providers.endpoints.EndpointSpec`, under the
+same URL (a unit test keeps the two registries in step).
+"""
 
 from __future__ import annotations
 
@@ -26,23 +31,26 @@ from gateway.validation.lines import (
     chat_line_for,
     strict_chat_line_for,
 )
+from gateway.validation.moderations import ModerationsBody, ModerationsLine, measure_moderations
 from gateway.validation.problems import Problem, from_validation
+from gateway.validation.responses import ResponsesBody, ResponsesLine, measure_responses
+from providers.endpoints import ENDPOINTS as SPECS
 
 __all__ = [
     "DEFAULT_CHAT_MAX_OUTPUT_TOKENS",
     "DEFAULT_COMPLETIONS_MAX_TOKENS",
     "ENDPOINTS",
     "Bulk",
-    "EndpointSpec",
+    "LineRules",
     "Measured",
     "chat_output_tokens",
 ]
 
 _body, _max_tokens = attrgetter("body"), attrgetter("body.max_tokens")
 
-# Output budget per line when the line sets no limit. Chat: `lines.DEFAULT_CHAT_MAX_OUTPUT_TOKENS`.
-# Completions: OpenAI's documented default `max_tokens` of 16.
-DEFAULT_COMPLETIONS_MAX_TOKENS = 16
+# Output budget per line when the line sets no limit (`providers.endpoints`). Chat:
+# `lines.DEFAULT_CHAT_MAX_OUTPUT_TOKENS`. Completions: OpenAI's documented default `max_tokens` of 16.
+DEFAULT_COMPLETIONS_MAX_TOKENS = SPECS["/v1/completions"].default_max_output_tokens
 
 # (problems, embedding inputs, UTF-8 bytes of text, token ids, max output tokens) for one line's body.
 Measured = tuple[tuple[Problem, ...], int, int, int, int]
@@ -54,7 +62,7 @@ class Bulk(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class EndpointSpec:
+class LineRules:
     url: str
     line: msgspec.json.Decoder[Any]  # the fast path: one typed decode of a whole line
     body_type: type[msgspec.Struct]  # the precise path decodes what a body may be, field by field
@@ -123,8 +131,8 @@ def _measure_embeddings(body: EmbeddingsBody) -> Measured:
     return (), inputs, text, tokens, 0
 
 
-ENDPOINTS: dict[str, EndpointSpec] = {
-    "/v1/chat/completions": EndpointSpec(
+ENDPOINTS: dict[str, LineRules] = {
+    "/v1/chat/completions": LineRules(
         "/v1/chat/completions",
         msgspec.json.Decoder(ChatLine),
         LenientChatBody,
@@ -137,10 +145,26 @@ ENDPOINTS: dict[str, EndpointSpec] = {
         checked_bulk=(Bulk(chat_line_for, _chat_lines_output),),
         text_is_line=True,
     ),
-    "/v1/completions": EndpointSpec(
+    "/v1/completions": LineRules(
         "/v1/completions", msgspec.json.Decoder(CompletionsLine), CompletionsBody, _measure_completions
     ),
-    "/v1/embeddings": EndpointSpec(
+    "/v1/embeddings": LineRules(
         "/v1/embeddings", msgspec.json.Decoder(EmbeddingsLine), EmbeddingsBody, _measure_embeddings
+    ),
+    "/v1/responses": LineRules(
+        "/v1/responses",
+        msgspec.json.Decoder(ResponsesLine),
+        ResponsesBody,
+        functools.partial(
+            measure_responses, default_max_output_tokens=SPECS["/v1/responses"].default_max_output_tokens
+        ),
+        text_is_line=True,
+    ),
+    "/v1/moderations": LineRules(
+        "/v1/moderations",
+        msgspec.json.Decoder(ModerationsLine),
+        ModerationsBody,
+        measure_moderations,
+        text_is_line=True,
     ),
 }

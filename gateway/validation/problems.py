@@ -19,12 +19,14 @@ _FIELD_CODES = {
     "body": ErrorCode.INVALID_BODY,
     "body.model": ErrorCode.INVALID_MODEL,
     "body.stream": ErrorCode.STREAM_NOT_SUPPORTED,
+    "body.background": ErrorCode.INVALID_VALUE,
 }
 _FIELD_MESSAGES = {
     "custom_id": "`custom_id` must be a string of 1 to 64 characters",
     "body": "`body` must be a JSON object",
     "body.model": "`body.model` must be a non-empty string",
     "body.stream": "`body.stream` must be false or absent: batch requests cannot stream",
+    "body.background": "`body.background` must be false or absent: a batch request is already asynchronous",
 }
 _MISSING = re.compile(r"Object missing required field `([^`]*)`")
 

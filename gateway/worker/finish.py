@@ -56,6 +56,7 @@ async def finish_batch(
         output_key=f"files/{record.planned_output_file_id}",
         error_key=f"files/{record.planned_error_file_id}",
         never_ran_code=never_ran,
+        endpoint=record.endpoint,
     )
     await _publish(ctx, record, terminal, assembly)
 

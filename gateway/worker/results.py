@@ -19,6 +19,7 @@ from accounting.usage import UsageAccumulator, UsageTotals
 from gateway.ids import new_line_id
 from gateway.storage import iter_file
 from providers.base import BlobStore
+from providers.endpoints import ENDPOINTS
 
 __all__ = ["NEVER_RAN_MESSAGES", "AssembledFile", "Assembly", "assemble"]
 
@@ -108,10 +109,11 @@ async def assemble(
     output_key: str,
     error_key: str,
     never_ran_code: str,
+    endpoint: str = "/v1/chat/completions",
 ) -> Assembly:
     """Write the two result files from the provider's `lines`; `custom_ids` lists every input request."""
     output, errors = _Spool(spool_dir), _Spool(spool_dir)
-    usage = UsageAccumulator()
+    usage = UsageAccumulator(ENDPOINTS[endpoint].usage)
     seen: set[str] = set()
     try:
         async for line in lines:

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from providers.base import BatchJob, BlobStore
+from providers.endpoints import ENDPOINTS, EndpointSpec
+from providers.endpoints import estimate_tokens as estimate_for
 from providers.native.lines import ChunkLine
 
 __all__ = ["chunk_key", "estimate_tokens", "write_chunks"]
@@ -22,25 +24,22 @@ class _InputLine(msgspec.Struct):
 
 _input_decoder = msgspec.json.Decoder(_InputLine)
 _encoder = msgspec.json.Encoder()
-_PROMPT_FIELDS = ("messages", "prompt", "input")
 
 
 def chunk_key(batch_id: str, index: int) -> str:
     return f"native/{batch_id}/chunk-{index}.jsonl"
 
 
-def estimate_tokens(body: dict[str, object]) -> int:
-    """Prompt characters / 4 (the JSON of the prompt fields, a slight overestimate) plus max_tokens."""
-    prompt = sum(len(_encoder.encode(body[field])) for field in _PROMPT_FIELDS if field in body)
-    limit = body.get("max_completion_tokens", body.get("max_tokens", 0))
-    return prompt // 4 + (limit if isinstance(limit, int) else 0)
+def estimate_tokens(body: dict[str, object], endpoint: str = "/v1/chat/completions") -> int:
+    """The endpoint's estimate (`providers.endpoints.estimate_tokens`): prompt JSON / 4 plus the output cap."""
+    return estimate_for(ENDPOINTS[endpoint], body)
 
 
-def _chunk_line(raw: bytes, upstream_model: str) -> bytes:
+def _chunk_line(raw: bytes, upstream_model: str, spec: EndpointSpec) -> bytes:
     line = _input_decoder.decode(raw)
     if line.body.get("model") != upstream_model:
         line.body["model"] = upstream_model
-    tokens = estimate_tokens(line.body)
+    tokens = estimate_for(spec, line.body)
     return _encoder.encode(ChunkLine(line.custom_id, msgspec.Raw(_encoder.encode(line.body)), tokens))
 
 
@@ -65,8 +64,9 @@ async def write_chunks(job: BatchJob, blobs: BlobStore, chunk_lines: int) -> tup
     chunks and of lines."""
     count = lines = 0
     pending: list[bytes] = []
+    spec = ENDPOINTS[job.endpoint]
     async for raw in _iter_lines(blobs.open_read(job.input_key)):
-        pending.append(_chunk_line(raw, job.upstream_model))
+        pending.append(_chunk_line(raw, job.upstream_model, spec))
         lines += 1
         if len(pending) == chunk_lines:
             await blobs.write(chunk_key(job.batch_id, count), _once(b"\n".join(pending) + b"\n"))

@@ -1,11 +1,13 @@
 """A real-time OpenAI-compatible upstream for tests: real HTTP on a loopback port, behaviour on demand.
 
-Serves /v1/chat/completions, /v1/completions and /v1/embeddings with deterministic usage. Knobs: latency,
-a server-side RPM limit over a sliding window (429 + Retry-After), and per-request faults keyed by the
-request's *marker* (the last message content, the prompt, or the input string): `"429"`, `"500"`,
-`"503"`, `"400"`, `"echo401"` (quotes the key back), `"text502"` (a non-JSON error body), `"hang"`
-(no answer), `"malformed"` (200 with a non-JSON body), `"ok"`. While a Retry-After it issued is
-running, every request gets another 429, and is recorded as early. Every request is recorded
+Serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses (usage in the Responses
+shape, with cached and reasoning tokens) and /v1/moderations (no usage, unless `moderation_usage` is
+set) with deterministic usage. Knobs: latency, a server-side RPM limit over a sliding window (429 +
+Retry-After), and per-request faults keyed by the request's *marker* (the last message content, the
+prompt, the input string, or the last input item's text): `"429"`, `"500"`, `"503"`, `"400"`,
+`"echo401"` (quotes the key back), `"text502"` (a non-JSON error body), `"hang"` (no answer),
+`"malformed"` (200 with a non-JSON body), `"ok"`. While a Retry-After it issued is running, every
+request gets another 429, and is recorded as early. Every request is recorded
 (arrival time, headers, body, status, usage).
 
 In-process: `with RealtimeUpstream() as upstream: ...` runs the server on its own loop in a thread.
@@ -37,24 +39,41 @@ class Received(msgspec.Struct):
     headers: dict[str, str]
     body: dict[str, Any]
     status: int
-    usage: dict[str, int] | None = None
+    usage: dict[str, Any] | None = None
     early: bool = False  # arrived before a Retry-After deadline this server gave
 
 
 def marker_of(body: dict[str, Any]) -> str:
     if messages := body.get("messages"):
         return str(messages[-1].get("content", ""))
-    return str(body.get("prompt", body.get("input", "")))
+    value = body.get("prompt", body.get("input", ""))
+    if isinstance(value, list) and value and isinstance(value[-1], dict):  # Responses input items
+        content = value[-1].get("content", value[-1].get("output", ""))
+        return content if isinstance(content, str) else "".join(str(part.get("text", "")) for part in content)
+    return str(value)
 
 
-def usage_for(body: dict[str, Any]) -> dict[str, int]:
+def usage_for(body: dict[str, Any], path: str = "/v1/chat/completions") -> dict[str, Any]:
     prompt = len(marker_of(body)) + 7
+    if path.endswith("/responses"):
+        output = min(int(body.get("max_output_tokens") or 16), 16)
+        return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": prompt // 4},
+                "output_tokens": output, "output_tokens_details": {"reasoning_tokens": output // 2},
+                "total_tokens": prompt + output}  # fmt: skip
     completion = 0 if "input" in body else min(int(body.get("max_tokens", 16)), 16)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
-def _success(path: str, body: dict[str, Any], usage: dict[str, int], n: int) -> dict[str, Any]:
+def _success(path: str, body: dict[str, Any], usage: dict[str, Any] | None, n: int) -> dict[str, Any]:
     model, text = body.get("model"), f"echo: {marker_of(body)}"
+    if path.endswith("/responses"):
+        message = {"type": "message", "id": f"msg_{n}", "status": "completed", "role": "assistant",
+                   "content": [{"type": "output_text", "text": text, "annotations": []}]}  # fmt: skip
+        return {"id": f"resp_{n}", "object": "response", "created_at": int(time.time()), "status": "completed",
+                "model": model, "output": [message], "usage": usage}  # fmt: skip
+    if path.endswith("/moderations"):
+        result = {"flagged": "flag" in marker_of(body), "categories": {}, "category_scores": {}}
+        return {"id": f"modr-{n}", "model": model, "results": [result]} | ({"usage": usage} if usage else {})
     if path.endswith("/embeddings"):
         data = [{"object": "embedding", "index": 0, "embedding": [0.25, -0.5, 1.0]}]
         return {"object": "list", "data": data, "model": model, "usage": usage}
@@ -76,6 +95,7 @@ class RealtimeUpstream:
         self.window = 60.0  # seconds of the RPM window
         self.retry_after = 1.0  # seconds told on 429
         self.hang_seconds = 30.0
+        self.moderation_usage = False  # moderations report no usage, as OpenAI's do, unless this is set
         self.faults: dict[str, list[str]] = {}  # marker -> faults for its next requests, in order
         self.requests: list[Received] = []
         self._arrivals: collections.deque[float] = collections.deque()
@@ -89,7 +109,7 @@ class RealtimeUpstream:
 
     def app(self) -> web.Application:
         app = web.Application()
-        for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+        for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/moderations"):
             app.router.add_post(path, self._handle)
         app.router.add_get("/_stats", self._stats)
         return app
@@ -145,7 +165,8 @@ class RealtimeUpstream:
             await asyncio.sleep(self.hang_seconds)
         if fault == "malformed":
             return web.Response(status=200, text="{not json", headers=hdrs)
-        record.usage = usage_for(record.body)
+        if not path.endswith("/moderations") or self.moderation_usage:
+            record.usage = usage_for(record.body, path)
         return self._json(record, 200, _success(path, record.body, record.usage, n), hdrs)
 
     @staticmethod

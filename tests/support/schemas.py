@@ -1,4 +1,5 @@
-"""The OpenAI wire JSON Schemas (vendored from the spec) as validators for our responses."""
+"""The OpenAI wire JSON Schemas (vendored from the spec, plus every other file in tests/schemas) as
+validators for our responses."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "openai-batch-schemas.json"
+_SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@cache
+def _schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for path in sorted(_SCHEMA_DIR.glob("*.json")):
+        schemas |= json.loads(path.read_text())["schemas"]
+    return schemas
 
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    schemas = json.loads(_SCHEMA_FILE.read_text())["schemas"]
-    return Draft202012Validator(schemas[name])
+    return Draft202012Validator(_schemas()[name])
 
 
 def assert_matches(name: str, instance: Any) -> None:

@@ -25,6 +25,14 @@ def _usage(custom_id: str, body: bytes, endpoint: str, options: SimOptions) -> d
     prompt, cached, completion = fake_usage(custom_id, body)
     if endpoint == "/v1/embeddings":
         return {"prompt_tokens": prompt, "total_tokens": prompt}
+    if endpoint == "/v1/responses":  # the Responses API's names, whatever the flavour
+        return {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": cached},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + completion,
+        }
     usage: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
@@ -48,6 +56,10 @@ def _response_body(custom_id: str, body: bytes, endpoint: str, options: SimOptio
             "usage": usage,
         }
     content = f"echo {custom_id}" + "x" * options.completion_pad
+    if endpoint == "/v1/responses":
+        message = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": content}]}
+        return {"id": f"resp_{custom_id}", "object": "response", "created_at": 0, "status": "completed",
+                "model": model, "output": [message], "usage": usage}  # fmt: skip
     choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
     if endpoint == "/v1/completions":
         choice = {"index": 0, "text": content, "finish_reason": "stop"}

@@ -9,6 +9,8 @@ import msgspec
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
 EMBEDDINGS = "/v1/embeddings"
+RESPONSES = "/v1/responses"
+MODERATIONS = "/v1/moderations"
 
 
 def body_for(endpoint: str, model: str = "m") -> dict[str, Any]:
@@ -16,6 +18,8 @@ def body_for(endpoint: str, model: str = "m") -> dict[str, Any]:
         return {"model": model, "messages": [{"role": "user", "content": "Hello world!"}], "max_tokens": 10}
     if endpoint == COMPLETIONS:
         return {"model": model, "prompt": "Say this is a test", "max_tokens": 7}
+    if endpoint == RESPONSES:
+        return {"model": model, "input": "Tell me a story", "max_output_tokens": 50}
     return {"model": model, "input": "The food was delicious"}
 
 

@@ -84,7 +84,7 @@ def test_config_checks_that_a_route_serves_the_model_for_the_endpoint(tmp_path: 
 @pytest.mark.parametrize(
     "args",
     [
-        ["--endpoint", "/v1/responses"],
+        ["--endpoint", "/v1/images/generations"],
         ["--endpoint", CHAT, "--config", "/nonexistent/batchgate.toml"],
         [],
     ],

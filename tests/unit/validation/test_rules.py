@@ -125,4 +125,4 @@ def test_a_flat_token_array_counts_its_ids_whatever_its_spacing(tmp_path: Path, 
 
 def test_unknown_endpoint_is_rejected() -> None:
     with pytest.raises(ValueError, match="unsupported endpoint"):
-        validate_file(Path("/nonexistent"), "/v1/responses")
+        validate_file(Path("/nonexistent"), "/v1/videos")

@@ -66,7 +66,10 @@ def test_retryable_statuses() -> None:
 def test_estimate_tokens() -> None:
     body = {"model": "m", "messages": [{"role": "user", "content": "x" * 400}], "max_tokens": 50}
     assert 150 <= estimate_tokens(body) <= 160  # ~100 prompt + 50 output
-    assert estimate_tokens({"input": "abcd" * 10}) == 10 + 0  # 42 chars of JSON string / 4
+    assert estimate_tokens({"input": "abcd" * 10}, "/v1/embeddings") == 10 + 0  # 42 chars of JSON string / 4
+    responses = {"input": "abcd" * 10, "instructions": "ab", "max_output_tokens": 100}
+    assert estimate_tokens(responses, "/v1/responses") == (42 + 4) // 4 + 100
+    assert estimate_tokens({"input": "abcd" * 10, "max_tokens": 9}, "/v1/moderations") == 10  # no output
 
 
 async def test_aimd_halves_on_overload_and_recovers() -> None:
