@@ -39,7 +39,7 @@ def diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
         return Diagnosis([(ErrorCode.NESTING_TOO_DEEP, message, None)], None, None, None)
 
 
-def _diagnose(data: bytes | memoryview, spec: EndpointSpec) -> Diagnosis:
+def _diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
     try:
         top = _OBJECT.decode(data)
     except msgspec.ValidationError:

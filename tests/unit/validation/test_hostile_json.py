@@ -11,9 +11,10 @@ from click.testing import CliRunner
 
 from gateway.cli_validate import validate_command
 from gateway.validation import ValidationReport, Validator
-from tests.unit.validation.builders import CHAT, COMPLETIONS, EMBEDDINGS, jsonl, line, request
+from gateway.validation.endpoints import ENDPOINTS as VALIDATED_ENDPOINTS
+from tests.unit.validation.builders import CHAT, COMPLETIONS, EMBEDDINGS, MODERATIONS, jsonl, line, request
 
-ENDPOINTS = [CHAT, COMPLETIONS, EMBEDDINGS]
+ENDPOINTS = list(VALIDATED_ENDPOINTS)
 DEPTH = 20_000  # the measured bomb; msgspec gives up near 1,000 levels
 
 
@@ -86,7 +87,10 @@ def test_the_bomb_is_found_whatever_the_chunking() -> None:
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_lone_surrogates_huge_numbers_and_duplicate_keys(endpoint: str) -> None:
-    counted = b"dimensions" if endpoint == EMBEDDINGS else b"n"  # an integer field the endpoint checks
+    # A number field the endpoint checks (moderations has none: its repeated `input` then holds the number).
+    counted = {CHAT: b"n", COMPLETIONS: b"n", EMBEDDINGS: b"dimensions", MODERATIONS: b"input"}.get(
+        endpoint, b"max_output_tokens"
+    )
     # A repeated key: the last one counts (msgspec, like Python's json), so "x0" stays free for line 6.
     duplicated = line(request(endpoint, "ok-1")).replace(b'"custom_id":"ok-1"', b'"custom_id":"x0","custom_id":"ok-1"')
     assert duplicated.count(b'"custom_id"') == 2
