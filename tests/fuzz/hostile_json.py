@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple
 from urllib.parse import quote
 
-__all__ = ["Attack", "bomb", "hostile_requests", "hostile_value"]
+__all__ = ["Attack", "bomb", "hostile_file", "hostile_requests", "hostile_value"]
 
 GOOD_CREATE = {
     "input_file_id": '"file-0000000000000000000000000"',
@@ -120,11 +120,22 @@ def _multipart(rng: random.Random) -> tuple[bytes, str]:
     return b"".join(parts) + b"--b--\r\n", "multipart/form-data; boundary=b"
 
 
-def hostile_requests(rng: random.Random) -> Iterator[Attack]:
+def hostile_file(rng: random.Random) -> bytes:
+    """A batch input file whose first line carries a hostile value (create reads that line's model)."""
+    head = b'{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","x":'
+    return head + hostile_value(rng) + b',"messages":[{"role":"user","content":"hi"}]}}\n'
+
+
+def hostile_requests(rng: random.Random, file_ids: list[str] = []) -> Iterator[Attack]:  # noqa: B006  # read only
+    """Attacks forever; `file_ids` (uploaded `hostile_file`s) make some creates reach the file's first line."""
     batch = "batch_" + "0" * 26
     while True:
         pick = rng.randrange(12)
-        if pick < 4:
+        if pick < 4 and file_ids and rng.random() < 0.1:
+            body = GOOD_CREATE | {"input_file_id": f'"{rng.choice(file_ids)}"'}
+            content = ("{" + ",".join(f'"{key}":{value}' for key, value in body.items()) + "}").encode()
+            yield Attack("POST /v1/batches (hostile file)", "POST", "/v1/batches", content, "application/json")
+        elif pick < 4:
             content_type = rng.choice(["application/json", "text/plain", None])
             yield Attack("POST /v1/batches", "POST", "/v1/batches", _create_body(rng), content_type)
         elif pick == 4:

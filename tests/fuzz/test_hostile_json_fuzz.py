@@ -21,7 +21,7 @@ import pytest
 
 from gateway.settings import load_settings
 from tests.conftest import TENANT_KEYS
-from tests.fuzz.hostile_json import Attack, hostile_requests
+from tests.fuzz.hostile_json import Attack, hostile_file, hostile_requests
 from tests.support.gateway_server import GatewayServer
 from tests.support.ports import free_port
 from tests.support.processes import BatchgateProcess, base_config
@@ -103,7 +103,9 @@ def _check(response: httpx.Response, attack: Attack) -> None:
 
 def _attack(served: Served, count: int, seed: int) -> Counter[tuple[str, int]]:
     answers: Counter[tuple[str, int]] = Counter()
-    attacks = hostile_requests(random.Random(seed))
+    rng = random.Random(seed)
+    file_ids = [_upload(served, hostile_file(rng)) for _ in range(5)]
+    attacks = hostile_requests(rng, file_ids)
     for _ in range(count):
         attack = next(attacks)
         response = _send(served, attack)
@@ -167,8 +169,10 @@ def _line(custom_id: str, extra: bytes = b"") -> bytes:
 def test_hostile_input_lines_fail_their_batch_with_line_numbers(in_process: Served) -> None:
     served = in_process
     """The worker's side: each file fails its batch (never stuck `validating`), naming the bad line."""
+    bomb = b',"x":' + b"[" * 20_000 + b"]" * 20_000
     files = {
-        "nesting_too_deep": _line("a") + _line("b", b',"x":' + b"[" * 20_000 + b"]" * 20_000) + _line("c"),
+        "nesting_too_deep": _line("a") + _line("b", bomb) + _line("c"),
+        "nesting_too_deep on line 1": _line("a", bomb) + _line("b"),  # create reads the first line's model
         "invalid_json_line": _line("a") + _line("b", rb',"x":"\ud800"') + _line("c"),
         "invalid_value": _line("a") + _line("b", b',"max_tokens":' + b"9" * 400) + _line("c"),
     }
@@ -184,4 +188,5 @@ def test_hostile_input_lines_fail_their_batch_with_line_numbers(in_process: Serv
             assert time.monotonic() < deadline, f"{code}: batch {batch_id} stayed validating"
             time.sleep(0.1)
         assert batch["status"] == "failed", code
-        assert [(error["code"], error["line"]) for error in batch["errors"]["data"]] == [(code, 2)]
+        expected = (code.split()[0], 1 if code.endswith("line 1") else 2)
+        assert [(error["code"], error["line"]) for error in batch["errors"]["data"]] == [expected]
