@@ -1,6 +1,7 @@
 """Batch records, their lifecycle and the shared work schedule, in Redis (the core of the Batches API)."""
 
 from gateway.batches.events import BatchEvent
+from gateway.batches.fencing import LeaseLostError, holding
 from gateway.batches.records import BatchRecord
 from gateway.batches.schedule import Claim, Schedule
 from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, can_transition, timestamp_field
@@ -34,11 +35,13 @@ __all__ = [
     "Claim",
     "IllegalTransitionError",
     "InputTokensDetails",
+    "LeaseLostError",
     "OutputTokensDetails",
     "RequestCounts",
     "Schedule",
     "TooManyBatchesInFlightError",
     "can_transition",
+    "holding",
     "timestamp_field",
     "to_list",
     "to_wire",

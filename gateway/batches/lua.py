@@ -1,6 +1,17 @@
 """Lua sources of the batch scripts. The transition table is rendered in from `status.TRANSITIONS`.
 
-Replies are `{0}` (no such batch), `{1, current_status}` (refused) or `{2, <HGETALL of the record>}`.
+Replies are `{0}` (no such batch), `{1, current_status}` (refused), `{2, <HGETALL of the record>}` or `{3}`
+(fenced out: a newer claim than the caller's adopted the batch, see `fencing.py`).
+
+Fencing: a worker step passes its claim's token (`''` for writers outside a step: the API, operators); the
+write happens only while the record's `fence_token` is that token. `adopt` stores a claim's token on the
+record when its step starts, refusing a token older than the stored one, so a step paused past its lease
+cannot write once its successor has started.
+
+Sealing (terminal means settled): `seal` fixes a batch's terminal outcome and final fields on the record
+(`closing_status`, `closing_at`) without changing its status; the worker then settles the ledger and makes
+the status terminal. Once sealed, the transition script refuses any other destination, so no reader ever
+sees a terminal status before its settlement, and a cancel cannot slip in between.
 """
 
 from __future__ import annotations
@@ -10,22 +21,34 @@ from functools import cache
 
 from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, timestamp_field
 
-__all__ = ["STATUS_ORDER", "create_source", "transition_source", "update_source"]
+__all__ = ["STATUS_ORDER", "adopt_source", "create_source", "seal_source", "transition_source", "update_source"]
 
 # KEYS[STATUS_KEYS_FROM + i] is the status index of STATUS_ORDER[i] in both scripts' key lists.
 STATUS_ORDER: tuple[BatchStatus, ...] = tuple(BatchStatus)
 
+_FENCE = """
+local function fenced_out(record, fence)
+  return fence ~= '' and redis.call('HGET', record, 'fence_token') ~= fence
+end
+local function sealed_elsewhere(record, to)
+  local closing = redis.call('HGET', record, 'closing_status')
+  return closing and closing ~= 'null' and closing ~= '"' .. to .. '"'
+end
+"""
+
 _TRANSITION_BODY = """
 local record, events, expiry = KEYS[1], KEYS[2], KEYS[3]
-local id, to, now, cause, only_from = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local id, to, now, cause, only_from, fence = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local current = redis.call('HGET', record, 'status')
 if not current then return {0} end
+if fenced_out(record, fence) then return {3} end
+if sealed_elsewhere(record, to) then return {1, current} end
 local allowed = ALLOWED[current]
 if not allowed or not allowed[to] then return {1, current} end
 if only_from ~= '' and not string.find(',' .. only_from .. ',', ',' .. current .. ',', 1, true) then
   return {1, current}
 end
-if #ARGV > 5 then redis.call('HSET', record, unpack(ARGV, 6)) end
+if #ARGV > 6 then redis.call('HSET', record, unpack(ARGV, 7)) end
 redis.call('HSET', record, 'status', to, STAMP[to], now)
 redis.call('ZREM', KEYS[INDEX[current]], id)
 redis.call('ZADD', KEYS[INDEX[to]], now, id)
@@ -36,13 +59,41 @@ return {2, redis.call('HGETALL', record)}
 
 _UPDATE_BODY = """
 local record = KEYS[1]
-local allowed = ARGV[1]
+local allowed, fence = ARGV[1], ARGV[2]
 local current = redis.call('HGET', record, 'status')
 if not current then return {0} end
+if fenced_out(record, fence) then return {3} end
 if TERMINAL[current] or not string.find(',' .. allowed .. ',', ',' .. current .. ',', 1, true) then
   return {1, current}
 end
-redis.call('HSET', record, unpack(ARGV, 2))
+redis.call('HSET', record, unpack(ARGV, 3))
+return {2, redis.call('HGETALL', record)}
+"""
+
+# ARGV: token. A token is never reused (one counter for all claims), so "older" is "smaller".
+_ADOPT_BODY = """
+local record, token = KEYS[1], tonumber(ARGV[1])
+if redis.call('EXISTS', record) == 0 then return {0} end
+local held = tonumber(redis.call('HGET', record, 'fence_token') or '0')
+if held > token then return {3} end
+redis.call('HSET', record, 'fence_token', ARGV[1])
+return {2, redis.call('HGETALL', record)}
+"""
+
+# ARGV: to, closing_at, fence, then field pairs. An existing seal is kept (the first outcome fixed wins) and
+# returned, so a step repeated after a crash completes the outcome already settled, never a second one.
+_SEAL_BODY = """
+local record = KEYS[1]
+local to, now, fence = ARGV[1], ARGV[2], ARGV[3]
+local current = redis.call('HGET', record, 'status')
+if not current then return {0} end
+if fenced_out(record, fence) then return {3} end
+if TERMINAL[current] then return {1, current} end
+local closing = redis.call('HGET', record, 'closing_status')
+if closing and closing ~= 'null' then return {2, redis.call('HGETALL', record)} end
+if not ALLOWED[current][to] then return {1, current} end
+if #ARGV > 3 then redis.call('HSET', record, unpack(ARGV, 4)) end
+redis.call('HSET', record, 'closing_status', '"' .. to .. '"', 'closing_at', now)
 return {2, redis.call('HGETALL', record)}
 """
 
@@ -92,8 +143,9 @@ def _tables() -> str:
 
 @cache
 def transition_source() -> str:
-    """Invariant: the status changes only along TRANSITIONS, together with its timestamp, indexes and event."""
-    return _tables() + _TRANSITION_BODY
+    """Invariant: the status changes only along TRANSITIONS (to the sealed outcome once sealed, and only for
+    the fence token's holder), together with its timestamp, indexes and event."""
+    return _tables() + _FENCE + _TRANSITION_BODY
 
 
 @cache
@@ -105,5 +157,18 @@ def create_source() -> str:
 
 @cache
 def update_source() -> str:
-    """Invariant: field updates never touch a terminal batch, nor one outside the caller's allowed statuses."""
-    return f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _UPDATE_BODY
+    """Invariant: field updates never touch a terminal batch, nor one outside the caller's allowed statuses,
+    nor one whose fence token is not the caller's."""
+    return f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _FENCE + _UPDATE_BODY
+
+
+@cache
+def adopt_source() -> str:
+    """Invariant: a record's fence token only grows, so a stale claim never takes a batch back."""
+    return _ADOPT_BODY
+
+
+@cache
+def seal_source() -> str:
+    """Invariant: a batch's terminal outcome is fixed once, along a TRANSITIONS edge, before any reader sees it."""
+    return _tables() + _FENCE + _SEAL_BODY

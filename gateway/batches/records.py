@@ -62,10 +62,18 @@ class BatchRecord(msgspec.Struct, frozen=True, kw_only=True):
     planned_output_file_id: str | None = None
     planned_error_file_id: str | None = None
     estimated_max_cost_usd: str | None = None  # budget estimate (decimal string) reserved while the batch runs
+    # Written only by the store's scripts (see `lua.py`): the claim token of the step that last adopted the
+    # batch, and its sealed terminal outcome (settled before the status turns terminal).
+    fence_token: int = 0
+    closing_status: BatchStatus | None = None
+    closing_at: int | None = None
 
 
-# Identity and status are never written through `updates`: status moves only through a transition.
-IMMUTABLE_FIELDS = frozenset({"id", "tenant", "endpoint", "input_file_id", "created_at", "status"})
+# Identity and status are never written through `updates`: status moves only through a transition, and the
+# fence and seal only through their scripts.
+IMMUTABLE_FIELDS = frozenset(
+    {"id", "tenant", "endpoint", "input_file_id", "created_at", "status", "fence_token", "closing_status", "closing_at"}
+)
 
 _RECORD_DECODER = msgspec.json.Decoder(BatchRecord)
 _RAW_FIELDS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])

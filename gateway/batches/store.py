@@ -13,6 +13,10 @@ admission, only when the set is full: the script then asks for the members, and 
 as keys and drops those seen terminal. Terminal is forever, so the count never undercounts; a member turning
 terminal between the two calls only makes a refusal that a retry admits.
 
+Fencing and sealing (see `lua.py`, `fencing.py`): inside a worker step every write carries the step's claim
+token and raises `LeaseLostError` once a newer claim adopted the batch; `seal` fixes the terminal outcome
+before the ledger is settled and the status turns terminal.
+
 Refusal: `transition` raises `IllegalTransitionError` (carrying the current status) when the table forbids the
 move and returns None only for an unknown batch; `update` returns None for both (callers re-read if needed).
 """
@@ -28,8 +32,17 @@ import structlog
 from accounting.redis_types import RedisClient
 from gateway import keys
 from gateway.batches.events import BatchEvent, decode_events
-from gateway.batches.lua import STATUS_ORDER, create_source, transition_source, update_source
+from gateway.batches.fencing import LeaseLostError, token_for
+from gateway.batches.lua import (
+    STATUS_ORDER,
+    adopt_source,
+    create_source,
+    seal_source,
+    transition_source,
+    update_source,
+)
 from gateway.batches.records import BatchRecord, decode_hash, encode_hash, encode_updates
+from gateway.batches.schedule import Claim
 from gateway.batches.status import TERMINAL, BatchStatus
 
 __all__ = ["NON_TERMINAL", "BatchStore", "IllegalTransitionError", "TooManyBatchesInFlightError"]
@@ -39,6 +52,7 @@ _log = structlog.get_logger("batchgate.batches")
 NON_TERMINAL: frozenset[BatchStatus] = frozenset(BatchStatus) - TERMINAL
 _EMPTY: Mapping[str, object] = {}
 _FULL = -1  # the create script's reply when the in-flight set is full and its members were not declared
+_FENCED_OUT = 3  # the scripts' reply when a newer claim than the caller's adopted the batch
 
 
 class IllegalTransitionError(Exception):
@@ -66,6 +80,8 @@ class BatchStore:
         self._transition = redis.register_script(transition_source())
         self._update = redis.register_script(update_source())
         self._create = redis.register_script(create_source())
+        self._adopt = redis.register_script(adopt_source())
+        self._seal = redis.register_script(seal_source())
 
     async def create(self, record: BatchRecord, *, max_in_flight: int | None = None) -> None:
         """Store a new record with its tenant, status, expiry and in-flight index entries and a `created` event.
@@ -132,7 +148,8 @@ class BatchStore:
             allowed = ","  # an empty `only_from` refuses everything, unlike "no restriction"
         script_keys = [keys.batch_record(batch_id), keys.batch_events(batch_id), keys.batches_by_expiry()]
         script_keys += [keys.batches_by_status(s.value) for s in STATUS_ORDER]
-        reply = await self._transition(keys=script_keys, args=[batch_id, to.value, now, cause, allowed, *pairs])
+        args = [batch_id, to.value, now, cause, allowed, token_for(batch_id), *pairs]
+        reply = await self._transition(keys=script_keys, args=args)
         record = _record_or_raise(reply, batch_id, to)
         if record is not None:  # one log line per state transition, like the event stream
             _log.info("batch_transition", batch_id=batch_id, tenant=record.tenant, status=to.value, cause=cause)
@@ -151,7 +168,34 @@ class BatchStore:
         if not pairs:
             raise ValueError("update needs at least one field")
         allowed = ",".join(s.value for s in only_if_status_in) or ","
-        reply = await self._update(keys=[keys.batch_record(batch_id)], args=[allowed, *pairs])
+        reply = await self._update(keys=[keys.batch_record(batch_id)], args=[allowed, token_for(batch_id), *pairs])
+        _raise_if_fenced_out(reply, batch_id)
+        return decode_hash(_pairs_to_dict(reply[1])) if reply[0] == 2 else None
+
+    async def adopt(self, claim: Claim) -> BatchRecord | None:
+        """Mark the batch as worked by `claim` (its token becomes the record's fence) and return the record;
+        None when unknown. Raises LeaseLostError when a newer claim already adopted it."""
+        reply = await self._adopt(keys=[keys.batch_record(claim.batch_id)], args=[claim.token])
+        _raise_if_fenced_out(reply, claim.batch_id)
+        return decode_hash(_pairs_to_dict(reply[1])) if reply[0] == 2 else None
+
+    async def check_fence(self, claim: Claim) -> None:
+        """Raise LeaseLostError unless `claim` is still the batch's latest adopted claim (one GET-like read)."""
+        held = await self._redis.hget(keys.batch_record(claim.batch_id), "fence_token")
+        if held is None or int(held) != claim.token:
+            raise LeaseLostError(claim.batch_id, "a newer claim adopted it")
+
+    async def seal(
+        self, batch_id: str, to: BatchStatus, *, now: int, updates: Mapping[str, object] = _EMPTY
+    ) -> BatchRecord | None:
+        """Fix the batch's terminal outcome `to` (stamped `now`) and its final `updates`, without changing its
+        status. Returns the sealed record — sealed earlier, it keeps that seal and ignores these arguments —
+        or None when unknown, already terminal, or the table forbids `to` from its status."""
+        if to not in TERMINAL:
+            raise ValueError(f"only a terminal status can be sealed, not {to.value}")
+        args = [to.value, now, token_for(batch_id), *_flatten(encode_updates(updates))]
+        reply = await self._seal(keys=[keys.batch_record(batch_id)], args=args)
+        _raise_if_fenced_out(reply, batch_id)
         return decode_hash(_pairs_to_dict(reply[1])) if reply[0] == 2 else None
 
     async def events(self, batch_id: str) -> builtins.list[BatchEvent]:
@@ -188,7 +232,13 @@ def _pairs_to_dict(flat: builtins.list[bytes]) -> dict[bytes, bytes]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
+def _raise_if_fenced_out(reply: builtins.list[Any], batch_id: str) -> None:
+    if reply[0] == _FENCED_OUT:
+        raise LeaseLostError(batch_id, "a newer claim adopted it")
+
+
 def _record_or_raise(reply: builtins.list[Any], batch_id: str, to: BatchStatus) -> BatchRecord | None:
+    _raise_if_fenced_out(reply, batch_id)
     if reply[0] == 0:
         return None
     if reply[0] == 1:

@@ -7,14 +7,12 @@ Safe to repeat: the custom_id list is rewritten from the input and the result fi
 
 from __future__ import annotations
 
-import contextlib
-import time
-
-from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
+from gateway.batches import BatchRecord, BatchStatus
 from gateway.storage import StorageError
 from gateway.worker.context import WorkerContext, job_for
 from gateway.worker.custom_ids import CustomIdRecorder, custom_ids_key
 from gateway.worker.finish import finish_batch
+from gateway.worker.settle import end_batch
 
 __all__ = ["finish_unrouted"]
 
@@ -34,8 +32,7 @@ async def finish_unrouted(ctx: WorkerContext, record: BatchRecord) -> None:
         cancelled = record.status is BatchStatus.CANCELLING
         terminal = BatchStatus.CANCELLED if cancelled else BatchStatus.EXPIRED
         cause = "cancelled before validation" if cancelled else "window ended before validation"
-        with contextlib.suppress(IllegalTransitionError):
-            await services.batches.transition(record.id, terminal, cause=cause, now=int(time.time()))
+        await end_batch(ctx, record, terminal, cause=cause)
         return
     finally:
         recorder.discard()

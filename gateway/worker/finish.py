@@ -1,4 +1,4 @@
-"""From a provider's `Finished` to a terminal batch: result files, counts, usage, then settlement."""
+"""From a provider's `Finished` to a terminal batch: result files, counts, usage, settlement, then the status."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import msgspec
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError, RequestCounts
 from gateway.files.records import FileRecord
 from gateway.ids import new_file_id
-from gateway.worker.context import WorkerContext, log
+from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
 from gateway.worker.results import AssembledFile, Assembly, assemble
+from gateway.worker.settle import end_batch, finish_sealed
 from gateway.worker.validate import fail_batch
 from providers.base import BatchJob, Finished, Provider
 
@@ -41,6 +42,9 @@ async def finish_batch(
     ctx: WorkerContext, record: BatchRecord, job: BatchJob, provider: Provider | None, outcome: Finished | None
 ) -> None:
     """`outcome` None means the provider cannot be reached any more: every request is reported as not run."""
+    if record.closing_status is not None:  # sealed by an earlier run of this step: complete that outcome
+        await finish_sealed(ctx, record)
+        return
     if outcome is not None and outcome.outcome == "failed" and record.status is not BatchStatus.CANCELLING:
         await fail_batch(ctx, record, list(outcome.errors), "the provider failed the batch")
         return
@@ -92,11 +96,9 @@ async def _publish(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatu
         "request_counts": RequestCounts(total=assembly.total, completed=assembly.completed, failed=assembly.failed),
         "usage": assembly.usage.to_openai_usage(),
     }
-    try:
-        await ctx.services.batches.transition(record.id, terminal, cause="results assembled", now=now, updates=updates)
-    except IllegalTransitionError as exc:
-        # Cancelled while we assembled: the next step repeats assembly as `cancelled`, reusing these file ids.
-        log.info("batch_moved_on", batch_id=record.id, status=exc.current.value, wanted=terminal.value)
+    # Cancelled while we assembled: the seal is refused and the next step repeats assembly as `cancelled`,
+    # reusing these file ids.
+    await end_batch(ctx, record, terminal, cause="results assembled", updates=updates)
 
 
 async def _file_record(

@@ -35,10 +35,14 @@ class _Response(msgspec.Struct):
     status_code: int = 0
 
 
+_NULL = msgspec.Raw(b"null")
+
+
 class _LineView(msgspec.Struct):
     custom_id: str | None = None
     response: _Response | None = None
-    error: msgspec.Raw | None = None
+    # Not `Raw | None`: msgspec reads that union as "null only" and rejects every line carrying an error object.
+    error: msgspec.Raw = _NULL
 
 
 class _NeverRanError(msgspec.Struct):
@@ -97,7 +101,7 @@ class _Spool:
 
 
 def _is_success(view: _LineView) -> bool:
-    return view.error is None and view.response is not None and 200 <= view.response.status_code < 300
+    return bytes(view.error) == b"null" and view.response is not None and 200 <= view.response.status_code < 300
 
 
 async def assemble(

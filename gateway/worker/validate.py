@@ -12,37 +12,20 @@ import time
 from decimal import Decimal
 
 from accounting.budget import check_budget, estimate_max_cost
-from accounting.prices import ModelPrice
 from accounting.records import month_of
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
-from gateway.settings import ModelRoute
 from gateway.storage import StorageError
 from gateway.validation import ValidationReport, Validator
-from gateway.worker.context import WorkerContext, log
+from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, store_custom_ids
+from gateway.worker.settle import end_batch, price_of
 from providers.base import BatchError
 
 __all__ = ["price_of", "validate_batch"]
 
 
-def price_of(route: ModelRoute | None) -> ModelPrice | None:
-    """The route's list price, or None (unpriced) when the config gives no input or output price."""
-    if route is None or route.input_usd_per_mtok is None or route.output_usd_per_mtok is None:
-        return None
-    return ModelPrice(
-        input_usd_per_mtok=route.input_usd_per_mtok,
-        output_usd_per_mtok=route.output_usd_per_mtok,
-        cached_input_usd_per_mtok=route.cached_input_usd_per_mtok,
-    )
-
-
 async def fail_batch(ctx: WorkerContext, record: BatchRecord, errors: list[BatchError], cause: str) -> None:
-    try:
-        await ctx.services.batches.transition(
-            record.id, BatchStatus.FAILED, cause=cause, now=int(time.time()), updates={"errors": tuple(errors)}
-        )
-    except IllegalTransitionError as exc:
-        log.info("batch_moved_on", batch_id=record.id, status=exc.current.value, wanted="failed")
+    await end_batch(ctx, record, BatchStatus.FAILED, cause=cause, updates={"errors": tuple(errors)})
 
 
 async def _read_and_validate(ctx: WorkerContext, record: BatchRecord, storage_key: str) -> ValidationReport:

@@ -17,7 +17,7 @@ from providers.openai_batch.client import TIMEOUT_CALL, Upstream
 from providers.openai_batch.lines import plan_shards, rewriter, shard_lines
 from providers.openai_batch.retry import RetryPolicy
 from providers.openai_batch.state import Shard, State, decode_state, encode_state
-from providers.openai_batch.submit import start_shards
+from providers.openai_batch.submit import start_shards, unstarted
 
 __all__ = ["OpenAIBatchProvider"]
 
@@ -60,17 +60,29 @@ class OpenAIBatchProvider:
         shards = await plan_shards(self._blobs, job, rewrite, *limits)
         if not shards:
             raise ProviderError(f"provider {self.name!r}: batch {job.batch_id} has no requests", retryable=False)
-        await start_shards(self._api, self._blobs, job, shards, rewrite)
-        return encode_state(State(shards=shards))
+        state = State(shards=shards)
+        await start_shards(self._api, self._blobs, job, state, rewrite)
+        return encode_state(state)
 
     async def poll(self, job: BatchJob, state: bytes) -> tuple[PollOutcome, bytes]:
         current = decode_state(state)
+        await self._resume_submit(job, current)
         # One GET per unfinished upstream batch; ended shards are not asked again.
         active = [shard for shard in current.shards if not shard.terminal and shard.batch_id]
         views = await asyncio.gather(*(self._api.retrieve(shard.batch_id or "") for shard in active))
         for shard, view in zip(active, views, strict=True):
             apply_view(shard, view)
         return outcome(current), encode_state(current)
+
+    async def _resume_submit(self, job: BatchJob, current: State) -> None:
+        """A submit cut short after some shards were recorded: create the rest, unless a cancel came first."""
+        if not unstarted(current):
+            return
+        if current.cancel_requested:
+            for shard in unstarted(current):
+                shard.status = "cancelled"  # never started upstream: its lines come back as never run
+            return
+        await start_shards(self._api, self._blobs, job, current, rewriter(job))
 
     async def cancel(self, job: BatchJob, state: bytes) -> bytes:
         current = decode_state(state)

@@ -60,6 +60,8 @@ class _Api:
             fault = self.faults.take(route)
             if fault is not None and fault.hang_seconds > 0:
                 await asyncio.sleep(fault.hang_seconds)
+            if fault is not None and fault.slow_only:
+                return await handler(request)
             if fault is not None and not fault.after_commit:
                 return _error(fault.status, "Simulated upstream fault.", fault)
             response = await handler(request)
@@ -110,6 +112,8 @@ class _Api:
         body = msgspec.json.decode(await request.read(), type=_CreateBody)
         if body.input_file_id not in self.store.files:
             return _error(404, f"No such File object: {body.input_file_id}")
+        if (body.metadata or {}).get("batchgate_shard") in self.store.options.refused_shards:
+            return _error(400, "Simulated refusal of this batch.")
         return _json(self.store.create_batch(body.input_file_id, body.endpoint, body.completion_window, body.metadata))
 
     async def list_batches(self, request: web.Request) -> web.StreamResponse:

@@ -20,6 +20,7 @@ class Fault(msgspec.Struct, kw_only=True):
     retry_after_ms: int | None = None  # sent as `retry-after-ms`
     hang_seconds: float = 0.0  # > 0: sleep this long before answering (a timeout for the client)
     after_commit: bool = False  # do the work, then answer the error anyway ("5xx after committing")
+    slow_only: bool = False  # with hang_seconds: then answer normally (a slow upstream, not a failing one)
 
 
 class Faults:

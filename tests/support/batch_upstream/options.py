@@ -29,6 +29,7 @@ class SimOptions(msgspec.Struct, kw_only=True):
     hang: bool = False  # batches stay in_progress forever
     validation_errors: list[dict[str, object]] = msgspec.field(default_factory=list)  # non-empty: batches fail
     completion_pad: int = 0  # extra characters in each completion (to make big output files)
+    refused_shards: list[str] = msgspec.field(default_factory=list)  # creates with this `batchgate_shard` get a 400
 
 
 DEEPSEEK = SimOptions(usage_style="deepseek")

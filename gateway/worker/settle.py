@@ -1,0 +1,126 @@
+"""Terminal means settled: every batch reaches completed|failed|expired|cancelled through `end_batch`.
+
+The batch record (`{batches}` slot) and the ledger (`{acct}` slot) cannot change in one Lua script on a
+Redis Cluster, so the order does the work: (1) `seal` fixes the outcome and the final fields on the record
+while its status stays non-terminal, and from then on the status can only move to that outcome; (2) the
+ledger is settled from the sealed record (exactly once: the ledger's own guard); (3) the status turns
+terminal. A reader who sees a terminal status therefore finds the ledger record, its list, CSV, summary and
+metrics final. A crash between the steps leaves a sealed record; `finish_sealed` completes it from there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import cast
+
+from accounting.cost import price_usage
+from accounting.prices import ModelPrice
+from accounting.records import LedgerRecord, SettledStatus
+from accounting.usage import UsageTotals
+from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
+from gateway.settings import ModelRoute
+from gateway.worker.context import WorkerContext, log
+
+__all__ = ["end_batch", "finish_sealed", "price_of", "settle_batch", "usage_of"]
+
+_EMPTY: Mapping[str, object] = {}
+_FINISHED_AT = {
+    BatchStatus.COMPLETED: "completed_at",
+    BatchStatus.FAILED: "failed_at",
+    BatchStatus.EXPIRED: "expired_at",
+    BatchStatus.CANCELLED: "cancelled_at",
+}
+
+
+_UNROUTED_PRICE = ModelPrice(input_usd_per_mtok=Decimal(0), output_usd_per_mtok=Decimal(0))
+
+
+def price_of(route: ModelRoute | None) -> ModelPrice | None:
+    """The route's list price, or None (unpriced) when the config gives no input or output price."""
+    if route is None or route.input_usd_per_mtok is None or route.output_usd_per_mtok is None:
+        return None
+    return ModelPrice(
+        input_usd_per_mtok=route.input_usd_per_mtok,
+        output_usd_per_mtok=route.output_usd_per_mtok,
+        cached_input_usd_per_mtok=route.cached_input_usd_per_mtok,
+    )
+
+
+def usage_of(record: BatchRecord) -> UsageTotals:
+    usage = record.usage
+    counts = record.request_counts
+    if usage is None:
+        return UsageTotals(requests_completed=counts.completed, requests_failed=counts.failed)
+    return UsageTotals(
+        input_tokens=usage.input_tokens,
+        cached_input_tokens=usage.input_tokens_details.cached_tokens,
+        output_tokens=usage.output_tokens,
+        reasoning_tokens=usage.output_tokens_details.reasoning_tokens,
+        requests_completed=counts.completed,
+        requests_failed=counts.failed,
+    )
+
+
+def _outcome(record: BatchRecord) -> tuple[BatchStatus, int]:
+    """The settled status and time: the seal's, or (a record terminal before seals existed) the status's."""
+    if record.closing_status is not None:
+        return record.closing_status, record.closing_at or int(time.time())
+    return record.status, getattr(record, _FINISHED_AT[record.status]) or int(time.time())
+
+
+async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
+    """Write the batch's ledger record from its sealed (or terminal) record; a repeat changes nothing."""
+    settings = ctx.services.settings
+    provider = settings.providers.get(record.provider or "")
+    usage = usage_of(record)
+    discount = provider.batch_discount if provider else Decimal(0)
+    # A batch refused before routing (validation, budget, an early cancel) has no model and ran nothing: it costs
+    # exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no price).
+    price = price_of(settings.route_for(record.model)) if record.model is not None else _UNROUTED_PRICE
+    cost = price_usage(usage, price, discount)
+    status, finished_at = _outcome(record)
+    entry = LedgerRecord.build(
+        batch_id=record.id,
+        tenant=record.tenant,
+        provider=record.provider or "none",
+        model=record.model or "unknown",
+        endpoint=record.endpoint,
+        status=cast(SettledStatus, status.value),
+        usage=usage,
+        cost=cost,
+        settled_at=finished_at,
+    )
+    if await ctx.ledger.settle(entry):
+        ctx.metrics.record_settlement(entry, turnaround_seconds=max(0, finished_at - record.created_at))
+        if not cost.priced and usage.input_tokens:
+            log.warning("unpriced_batch", batch_id=record.id, model=record.model)
+        log.info("batch_settled", batch_id=record.id, status=status.value, batch_cost_usd=str(cost.batch_usd))
+
+
+async def end_batch(
+    ctx: WorkerContext, record: BatchRecord, to: BatchStatus, *, cause: str, updates: Mapping[str, object] = _EMPTY
+) -> BatchRecord | None:
+    """Seal `to` with the final `updates`, settle, then make the status terminal. Returns the terminal record,
+    or None when the batch cannot end as `to` (already terminal, or it moved on: e.g. cancelled meanwhile).
+    A batch sealed earlier ends with that earlier outcome, whatever `to` is."""
+    sealed = await ctx.services.batches.seal(record.id, to, now=int(time.time()), updates=updates)
+    if sealed is None:
+        log.info("batch_moved_on", batch_id=record.id, wanted=to.value)
+        return None
+    return await finish_sealed(ctx, sealed, cause=cause)
+
+
+async def finish_sealed(
+    ctx: WorkerContext, sealed: BatchRecord, *, cause: str = "sealed outcome"
+) -> BatchRecord | None:
+    """Steps (2) and (3) for a sealed record: settle, then the terminal transition."""
+    to, at = sealed.closing_status, sealed.closing_at
+    if to is None or at is None:
+        raise ValueError(f"batch {sealed.id} is not sealed")
+    await settle_batch(ctx, sealed)
+    try:
+        return await ctx.services.batches.transition(sealed.id, to, cause=cause, now=at)
+    except IllegalTransitionError:  # already terminal: an earlier run of this step got there
+        return None
