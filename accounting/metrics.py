@@ -18,9 +18,20 @@ from prometheus_client.registry import Collector
 from accounting.records import LedgerRecord
 from accounting.tags import OTHER
 
-__all__ = ["STATUS_GAUGE", "TOKEN_KINDS", "Metrics", "StatusGaugeCollector", "StatusSnapshot", "UpstreamOutcome"]
+__all__ = [
+    "BUSINESS_LABELS",
+    "STATUS_GAUGE",
+    "TOKEN_KINDS",
+    "Metrics",
+    "StatusGaugeCollector",
+    "StatusSnapshot",
+    "UpstreamOutcome",
+    "WithoutLabels",
+]
 
 STATUS_GAUGE = "batchgate_batches_current"
+# Labels whose values are business data (who spends what): series carrying one are for the operator's scrapers only.
+BUSINESS_LABELS = frozenset({"tenant"})
 # Outcome of one upstream call: the label set of batchgate_upstream_requests_total and its latency histogram.
 UpstreamOutcome = Literal["ok", "http_4xx", "http_429", "http_5xx", "timeout", "connection_error"]
 TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
@@ -256,3 +267,25 @@ class StatusGaugeCollector(Collector):
     def describe(self) -> Iterator[Metric]:
         # Describing avoids a collect() (and a snapshot read) at registration time.
         yield GaugeMetricFamily(STATUS_GAUGE, "Batches currently in each status.", labels=["status"])
+
+
+class WithoutLabels:
+    """A read-only view of a registry without the series that carry any of `labels` (for public scrapes).
+
+    `prometheus_client.generate_latest(view)` renders it: only `collect()` is needed. A family left with no
+    series is left out whole, so its name alone does not hint at what is hidden.
+    """
+
+    def __init__(self, registry: CollectorRegistry, labels: frozenset[str] = BUSINESS_LABELS) -> None:
+        self._registry = registry
+        self._labels = labels
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            kept = [sample for sample in family.samples if self._labels.isdisjoint(sample.labels)]
+            if len(kept) == len(family.samples):
+                yield family
+            elif kept:
+                view = Metric(family.name, family.documentation, family.type, family.unit)
+                view.samples = kept
+                yield view

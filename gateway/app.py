@@ -27,6 +27,7 @@ from gateway.http.deps import principal_dependency, services_dependency
 from gateway.http.errors import exception_handlers
 from gateway.http.files import FilesController
 from gateway.http.health import healthz, metrics, readyz
+from gateway.http.host_guard import LoopbackHostGuard
 from gateway.http.middleware import RequestContextMiddleware
 from gateway.http.openapi import BEARER_COMPONENTS, BEARER_SECURITY
 from gateway.http.webhooks import WebhookEndpointsController, webhook_event_types
@@ -105,7 +106,8 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
         debug=False,
     )
     # Wrap the whole ASGI handler, not each route, so router-level 404/405 answers carry a request id too.
-    app.asgi_handler = RequestContextMiddleware(app.asgi_handler, observe_http)
+    handler = app.asgi_handler if settings.tenants else LoopbackHostGuard(app.asgi_handler)  # dev mode: see there
+    app.asgi_handler = RequestContextMiddleware(handler, observe_http)
     return app
 
 

@@ -102,11 +102,17 @@ def serve(config: str | None, host: str | None, port: int | None, no_worker: boo
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.key_files import with_key_files
     from gateway.logs import configure_logging
-    from gateway.settings import ServerSettings
+    from gateway.settings import ConfigError
 
-    settings = _load(config)
-    server = ServerSettings(host=host or settings.server.host, port=settings.server.port if port is None else port)
+    try:
+        settings = with_key_files(_load(config))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    server = msgspec.structs.replace(
+        settings.server, host=host or settings.server.host, port=settings.server.port if port is None else port
+    )
     settings = msgspec.structs.replace(settings, server=server)
     if not settings.tenants and not _is_loopback(server.host):
         raise click.UsageError(

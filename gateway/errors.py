@@ -16,6 +16,7 @@ __all__ = [
     "ErrorEnvelope",
     "InvalidRequest",
     "MethodNotAllowed",
+    "MisdirectedRequest",
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
@@ -83,6 +84,13 @@ class NotFound(ApiError):
 class MethodNotAllowed(ApiError):
     status_code = 405
     default_code = "method_not_allowed"
+
+
+class MisdirectedRequest(ApiError):
+    """The request names a host this server does not answer for (dev mode's Host check)."""
+
+    status_code = 421
+    default_code = "misdirected_request"
 
 
 class PayloadTooLarge(ApiError):

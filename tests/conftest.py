@@ -71,6 +71,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 TENANT_KEYS = {"alpha": "sk-alpha-test-key", "beta": "sk-beta-test-key"}
+# The scrape token of the e2e gateways (`server.metrics_token_sha256`): it shows tenant-level series on /metrics.
+METRICS_TOKEN = "scrape-test-token"
 
 
 @pytest.fixture

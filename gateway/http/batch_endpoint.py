@@ -74,6 +74,6 @@ async def first_line_model(storage: BlobStore, key: str) -> str | None:
     first = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf")
     try:
         body = _LINE.decode(first).body
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # the last: a line nested too deeply (validation names it)
         return None
     return body.model if body is not None else None

@@ -46,6 +46,8 @@ def decode_create_request(body: bytes) -> CreateBatchRequest:
         raise _as_invalid_request(str(exc)) from None
     except msgspec.DecodeError:
         raise InvalidRequest("The request body is not valid JSON.", code="invalid_json") from None
+    except RecursionError:  # msgspec recurses once per nesting level; a body nested thousands deep ends here
+        raise InvalidRequest("The request body nests arrays or objects too deeply.", code="invalid_json") from None
     _check(request)
     return request
 

@@ -1,14 +1,19 @@
-"""Liveness, readiness and metrics endpoints (no auth: they say nothing about any tenant)."""
+"""Liveness, readiness and metrics endpoints (no tenant auth: without a scrape token they say nothing about any
+tenant; `/metrics` leaves out every tenant-labelled series unless the scraper presents one)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 
 import msgspec
-from litestar import Response, get
+from litestar import Request, Response, get
+from litestar.datastructures import State
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
+from accounting.metrics import WithoutLabels
 from gateway.http.deps import ServicesDep
 
 __all__ = ["healthz", "metrics", "readyz"]
@@ -47,5 +52,19 @@ async def readyz(services: ServicesDep) -> Response[Health]:
 
 
 @get("/metrics", include_in_schema=False)
-async def metrics(services: ServicesDep) -> Response[bytes]:
-    return Response(generate_latest(services.registry), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request[object, object, State], services: ServicesDep) -> Response[bytes]:
+    """Operational series for anyone; tenant-level series only with a scrape token (`server.metrics_token_sha256`)."""
+    tokens = services.settings.server.metrics_token_sha256
+    full = _has_scrape_token(request.headers.get("authorization"), tokens)
+    source = services.registry if full else WithoutLabels(services.registry)
+    return Response(generate_latest(source), media_type=CONTENT_TYPE_LATEST)
+
+
+def _has_scrape_token(authorization: str | None, digests: list[str]) -> bool:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or not digests:
+        return False
+    presented = hashlib.sha256(token.strip().encode()).digest()
+    # Compare against every digest, so timing does not tell which (or whether one) matched.
+    matches = [hmac.compare_digest(presented, bytes.fromhex(digest)) for digest in digests]
+    return any(matches)

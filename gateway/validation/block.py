@@ -52,6 +52,8 @@ def decode_run(
             text += one_text
             tokens += one_tokens
             output += one_output
-    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):  # the last: a strict decode
+    # UnicodeDecodeError: a strict decode; RecursionError: a line nested too deeply, which the line-by-line
+    # path names (catching it here, not scanning every line's depth first, keeps the clean path free).
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, RecursionError):
         return None
     return ids, inputs, text, tokens, output

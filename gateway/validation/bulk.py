@@ -66,6 +66,7 @@ def decode_bulk(
             output += output_tokens(lines)
             ids.extend(map(_custom_id, lines))
             start = stop
-    except (msgspec.DecodeError, msgspec.ValidationError, IndexError):  # the last: more values than lines
+    # IndexError: more values than lines; RecursionError: a line nested too deeply (the line path names it).
+    except (msgspec.DecodeError, msgspec.ValidationError, IndexError, RecursionError):
         return None
     return ids, size - len(ids), output

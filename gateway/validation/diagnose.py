@@ -33,6 +33,14 @@ class Diagnosis(NamedTuple):
 
 def diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
     try:
+        return _diagnose(data, spec)
+    except RecursionError:  # msgspec's decoder recurses once per level: a nesting bomb ends here, not in a crash
+        message = "the line nests arrays or objects too deeply to decode"
+        return Diagnosis([(ErrorCode.NESTING_TOO_DEEP, message, None)], None, None, None)
+
+
+def _diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
+    try:
         top = _OBJECT.decode(data)
     except msgspec.ValidationError:
         return _not_json("the line is valid JSON but not a JSON object")

@@ -117,7 +117,7 @@ class Validator:
             return
         try:
             parsed = self._decoder(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # the last: see `diagnose`
             self._precise(data)
             return
         self._request()

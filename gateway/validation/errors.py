@@ -24,6 +24,7 @@ class ErrorCode(enum.StrEnum):
     BLANK_LINE = "blank_line"
     LINE_TOO_LONG = "line_too_long"
     INVALID_JSON_LINE = "invalid_json_line"
+    NESTING_TOO_DEEP = "nesting_too_deep"
     MISSING_REQUIRED_PARAMETER = "missing_required_parameter"
     INVALID_CUSTOM_ID = "invalid_custom_id"
     DUPLICATE_CUSTOM_ID = "duplicate_custom_id"
@@ -53,6 +54,7 @@ ERROR_CODES: dict[ErrorCode, str] = {
     ErrorCode.BLANK_LINE: "An empty line sits between request lines (blank lines are allowed only at the end).",
     ErrorCode.LINE_TOO_LONG: "One line is longer than the per-line limit (32 MiB by default).",
     ErrorCode.INVALID_JSON_LINE: "The line is not parseable as valid JSON, or is not a JSON object.",
+    ErrorCode.NESTING_TOO_DEEP: "The line nests arrays or objects too deeply to decode (about 1,000 levels).",
     ErrorCode.MISSING_REQUIRED_PARAMETER: "A required field is absent (`param` names it).",
     ErrorCode.INVALID_CUSTOM_ID: "`custom_id` is not a string of 1 to 64 characters.",
     ErrorCode.DUPLICATE_CUSTOM_ID: "`custom_id` repeats one used on an earlier line.",

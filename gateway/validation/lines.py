@@ -38,7 +38,11 @@ DEFAULT_CHAT_MAX_OUTPUT_TOKENS = 4096
 
 CustomId = Annotated[str, Meta(min_length=1, max_length=64)]
 ModelName = Annotated[str, Meta(min_length=1)]
-PositiveInt = Annotated[int, Meta(ge=1)]
+# Integers stay within int64, as upstream APIs parse them: a 400-digit `max_tokens` would otherwise pass and then
+# overflow the exact Decimal arithmetic of the batch's cost estimate.
+INT64_MAX = 2**63 - 1
+PositiveInt = Annotated[int, Meta(ge=1, le=INT64_MAX)]
+Int64 = Annotated[int, Meta(ge=-(2**63), le=INT64_MAX)]
 Temperature = Annotated[float, Meta(ge=0, le=2)]
 Probability = Annotated[float, Meta(ge=0, le=1)]
 Penalty = Annotated[float, Meta(ge=-2, le=2)]
@@ -76,7 +80,7 @@ class _Sampling(msgspec.Struct, kw_only=True, gc=False):
     n: PositiveInt | None = None
     presence_penalty: Penalty | None = None
     frequency_penalty: Penalty | None = None
-    seed: int | None = None
+    seed: Int64 | None = None
 
 
 class _ChatParams(_Sampling, kw_only=True):

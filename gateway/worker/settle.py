@@ -38,6 +38,9 @@ _FINISHED_AT = {
 }
 
 
+_UNROUTED_PRICE = ModelPrice(input_usd_per_mtok=Decimal(0), output_usd_per_mtok=Decimal(0))
+
+
 def price_of(route: ModelRoute | None) -> ModelPrice | None:
     """The route's list price, or None (unpriced) when the config gives no input or output price."""
     if route is None or route.input_usd_per_mtok is None or route.output_usd_per_mtok is None:
@@ -77,7 +80,9 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     provider = settings.providers.get(record.provider or "")
     usage = usage_of(record)
     discount = provider.batch_discount if provider else Decimal(0)
-    price = price_of(settings.route_for(record.model or ""))
+    # A batch refused before routing (validation, budget, an early cancel) has no model and ran nothing: it costs
+    # exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no price).
+    price = price_of(settings.route_for(record.model)) if record.model is not None else _UNROUTED_PRICE
     cost = price_usage(usage, price, discount)
     status, finished_at = _outcome(record)
     entry = LedgerRecord.build(

@@ -3,6 +3,7 @@ upstream simulators (DeepSeek-flavoured batch API, real-time endpoint) that real
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from gateway.settings import ModelRoute, Settings
 from gateway.storage import LocalStorage
 from gateway.worker.providers import ProviderSet
 from providers.config import ProviderSettings
-from tests.conftest import TENANT_KEYS
+from tests.conftest import METRICS_TOKEN, TENANT_KEYS
 from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
 from tests.support.gateway_server import GatewayServer
 from tests.support.realtime_upstream import RealtimeUpstream
@@ -50,7 +51,11 @@ def scripted_settings(settings: Settings) -> Settings:
         output_usd_per_mtok=Decimal("2"),
     )
     batches = msgspec.structs.replace(settings.batches, lease_seconds=2.0)
-    return msgspec.structs.replace(settings, providers={"scripted": provider}, models=[route], batches=batches)
+    scrape = [hashlib.sha256(METRICS_TOKEN.encode()).hexdigest()]
+    server = msgspec.structs.replace(settings.server, metrics_token_sha256=scrape)
+    return msgspec.structs.replace(
+        settings, providers={"scripted": provider}, models=[route], batches=batches, server=server
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import httpx
 import openai
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import TENANT_KEYS
+from tests.conftest import METRICS_TOKEN, TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.workflow import MODEL, jsonl, line, wait_for
 
@@ -59,10 +59,10 @@ def test_settled_record_is_exact_and_counted_once(sdk: openai.OpenAI, served: Ga
     )
     assert isinstance(record["settled_at"], int)
 
-    metrics = get(served, "/metrics").text
+    scrape = httpx.get(f"{served.root_url}/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
     samples = {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(metrics)
+        for family in text_string_to_metric_families(scrape.text)
         for sample in family.samples
     }
     money = (("model", MODEL), ("provider", "scripted"), ("tenant", "alpha"))
@@ -114,3 +114,23 @@ def test_in_flight_batch_shows_its_estimate(sdk: openai.OpenAI, served: GatewayS
     assert record["settled_at"] is None
     assert record["status"] == "in_progress"
     assert Decimal(record["estimated_max_cost_usd"]) > 0
+
+
+def test_metrics_show_tenant_series_only_to_the_scrape_token(sdk: openai.OpenAI, served: GatewayServer) -> None:
+    run_batch(sdk, ["a"])
+    settled_record(served, sdk.batches.list().data[0].id)
+    scrapes = {
+        "token": {"authorization": f"Bearer {METRICS_TOKEN}"},
+        "anonymous": {},
+        "tenant key": {"authorization": f"Bearer {TENANT_KEYS['alpha']}"},  # an admin tenant is not a scraper
+        "wrong token": {"authorization": "Bearer scrape-test-tokeN"},
+    }
+    texts = {name: httpx.get(f"{served.root_url}/metrics", headers=headers).text for name, headers in scrapes.items()}
+    assert 'tenant="alpha"' in texts["token"]
+    for name in ("anonymous", "tenant key", "wrong token"):
+        text = texts[name]
+        assert "tenant=" not in text, name
+        assert "alpha" not in text, name
+        assert "batchgate_batch_cost_usd" not in text, name  # a family with only tenant series is left out whole
+        assert "batchgate_http_request_duration_seconds_bucket" in text, name  # operational series stay
+        assert "batchgate_batch_turnaround_seconds_bucket" in text, name

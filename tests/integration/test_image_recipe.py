@@ -97,12 +97,19 @@ def test_installed_entry_point_runs_outside_the_source_tree(image_venv: tuple[Pa
     assert located.startswith(str(venv)), "the installed package must be the one imported, not the checkout"
 
 
+ADMIN_KEY = "sk-batchgate-test-generated"  # what compose's keygen would write into the key volume
+
+
 def _image_config(tmp_path: Path) -> Path:
-    """deploy/batchgate.toml with the two host-specific values swapped: data_dir, and local storage (no MinIO)."""
+    """deploy/batchgate.toml with the host-specific values swapped: data_dir, local storage (no MinIO), and the
+    admin key file (compose generates it into a volume)."""
     text = (ROOT / "deploy" / "batchgate.toml").read_text(encoding="utf-8")
     text, data_dirs = re.subn(r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "data"}"', text)
     text, storages = re.subn(r'(?m)^url = "s3://[^"]*"', 'url = ""', text)
-    assert (data_dirs, storages) == (1, 1), "deploy/batchgate.toml changed shape: update this test"
+    key_file = tmp_path / "admin.key"
+    key_file.write_text(ADMIN_KEY)
+    text, key_files = re.subn(r'(?m)^api_key_file = ".*"$', f'api_key_file = "{key_file}"', text)
+    assert (data_dirs, storages, key_files) == (1, 1, 1), "deploy/batchgate.toml changed shape: update this test"
     config = tmp_path / "batchgate.toml"
     config.write_text(text, encoding="utf-8")
     return config
@@ -125,8 +132,7 @@ def test_serve_from_the_image_venv_passes_the_image_healthcheck(
         assert command[0] == "python"
         command = [str(venv / "bin" / "python"), *[part.replace(":8000/", f":{port}/") for part in command[1:]]]
         _run(command, cwd=tmp_path, timeout=10)
-        demo_key = "sk-batchgate-demo-change-me"  # the compose config's documented demo tenant
-        listed = httpx.get(f"http://127.0.0.1:{port}/v1/batches", headers={"authorization": f"Bearer {demo_key}"})
+        listed = httpx.get(f"http://127.0.0.1:{port}/v1/batches", headers={"authorization": f"Bearer {ADMIN_KEY}"})
         assert listed.status_code == 200, listed.text
         assert listed.json()["object"] == "list"
     finally:

@@ -5,6 +5,7 @@ Parsed with PyYAML; `kubectl kustomize` and `docker compose config` run only whe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -118,6 +119,39 @@ def test_dockerfile_copies_only_what_exists_and_is_not_ignored(dockerfile: str) 
 # --- configs -----------------------------------------------------------------------------------------
 
 
+# Every key-like string the repository's docs and deploy files print (a documented key is a known key).
+_KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_-]{6,}")
+
+
+def _documented_keys() -> set[str]:
+    texts = [ROOT / "README.md", *DEPLOY.rglob("*.md"), *DEPLOY.rglob("*.toml"), *DEPLOY.rglob("*.y*ml")]
+    texts.append(DEPLOY / "Dockerfile")
+    return {key for path in texts for key in _KEY_LIKE.findall(path.read_text(encoding="utf-8"))}
+
+
+@pytest.mark.parametrize("path", [DEPLOY / "batchgate.toml", K8S / "batchgate.toml"], ids=["image", "k8s"])
+def test_shipped_configs_hold_no_known_key(path: Path) -> None:
+    settings = load_settings(path, environ={})
+    documented = {hashlib.sha256(key.encode()).hexdigest() for key in _documented_keys()}
+    documented.add(hashlib.sha256(b"").hexdigest())
+    for tenant in settings.tenants:
+        assert not tenant.api_keys, f"{tenant.name}: a literal key in a shipped config is a known key"
+        assert documented.isdisjoint(tenant.api_key_sha256), f"{tenant.name}: the hash of a documented key"
+        assert tenant.api_key_file is None or not Path(tenant.api_key_file).exists()
+
+
+def test_the_image_config_takes_its_key_from_the_volume_compose_generates(services: dict[str, Any]) -> None:
+    [admin] = load_settings(DEPLOY / "batchgate.toml", environ={}).tenants
+    assert admin.api_key_file is not None
+    key_dir = str(Path(admin.api_key_file).parent)
+    keygen = services["keygen"]
+    assert f"batchgate-keys:{key_dir}" in keygen["volumes"]
+    assert admin.api_key_file in keygen["entrypoint"][-1]
+    assert "secrets.token_urlsafe" in keygen["entrypoint"][-1]
+    for role in ("gateway", "worker"):
+        assert f"batchgate-keys:{key_dir}:ro" in services[role]["volumes"]
+
+
 @pytest.mark.parametrize("path", [DEPLOY / "batchgate.toml", K8S / "batchgate.toml"], ids=["compose", "k8s"])
 def test_example_configs_load_with_tenants_and_s3(path: Path) -> None:
     settings = load_settings(path, environ={})
@@ -159,6 +193,7 @@ def test_compose_dependencies_wait_for_health(services: dict[str, Any]) -> None:
         assert services[role]["depends_on"] == {
             "redis": {"condition": "service_healthy"},
             "minio-init": {"condition": "service_completed_successfully"},
+            "keygen": {"condition": "service_completed_successfully"},
         }
     assert services["minio-init"]["depends_on"] == {"minio": {"condition": "service_healthy"}}
     assert services["grafana"]["depends_on"]["prometheus"]["condition"] == "service_healthy"
@@ -220,15 +255,28 @@ def test_compose_mounts_grafana_provisioning_and_dashboards(services: dict[str, 
     assert mounts["./grafana/dashboards"] in {provider["options"]["path"] for provider in providers}
 
 
-def test_docker_compose_config_accepts_the_file() -> None:
+def _compose_command() -> list[str] | None:
+    """`docker compose` (the v2 plugin) where installed, else Debian's `docker-compose` (v1, which
+    scripts/bootstrap.sh installs as root); `config` reads the file only, no Docker engine needed."""
     docker = shutil.which("docker")
-    if docker is None:
-        pytest.skip("docker is not installed")
-    probe = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
-    if probe.returncode != 0:
-        pytest.skip("the docker compose plugin is not installed")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
+    command = _compose_command()
+    if command is None:
+        pytest.skip("neither the docker compose plugin nor docker-compose is installed (make bootstrap as root)")
+    compose_file = DEPLOY / "compose.yaml"
+    if Path(command[0]).name == "docker-compose":
+        # v1 predates the top-level `name` (the project's name); everything else it checks as v2 does.
+        text = compose_file.read_text(encoding="utf-8")
+        compose_file = tmp_path / "compose.yaml"
+        compose_file.write_text(re.sub(r"(?m)^name: .*\n", "", text), encoding="utf-8")
     result = subprocess.run(
-        [docker, "compose", "-f", str(DEPLOY / "compose.yaml"), "config", "--quiet"],
+        [*command, "--project-directory", str(DEPLOY), "-f", str(compose_file), "config", "--quiet"],
         capture_output=True,
         text=True,
         check=False,
