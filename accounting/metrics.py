@@ -31,7 +31,8 @@ __all__ = [
 
 STATUS_GAUGE = "batchgate_batches_current"
 # Labels whose values are business data (who spends what): series carrying one are for the operator's scrapers only.
-BUSINESS_LABELS = frozenset({"tenant"})
+# The declared allocation tag keys join them (`Metrics.business_labels`); `value` is a tag budget's tag value.
+BUSINESS_LABELS = frozenset({"tenant", "value"})
 # Outcome of one upstream call: the label set of batchgate_upstream_requests_total and its latency histogram.
 UpstreamOutcome = Literal["ok", "http_4xx", "http_429", "http_5xx", "timeout", "connection_error"]
 TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
@@ -56,6 +57,7 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry, tag_keys: Sequence[str] = ()) -> None:
         self.tag_keys = tuple(tag_keys)
+        self.business_labels = BUSINESS_LABELS | frozenset(tag_keys)
         self._settlement(registry)
         self._operations(registry)
         self._tags(registry)

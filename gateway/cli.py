@@ -175,6 +175,7 @@ def worker(config: str | None, metrics_host: str, metrics_port: int | None, log_
 async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None:
     import asyncio
 
+    from gateway.budget_gauges import refresh_budget_gauges
     from gateway.metrics_port import serve_metrics
     from gateway.redis_policy import check_eviction_policy
     from gateway.services import open_services
@@ -187,12 +188,18 @@ async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None
         loop.add_signal_handler(signum, stop.set)
     services = open_services(settings)
     await check_eviction_policy(services.redis)
+    gauges = None
     if metrics is not None:
         serve_metrics(metrics, services.registry)
+        # The worker's port shows every series, so the budget alerts work without the API's scrape token.
+        gauges = asyncio.create_task(refresh_budget_gauges(services, stop), name="budget-gauges")
     try:
         await run_worker(services, stop)
     except WorkerDied as exc:  # logged; a supervisor restarts the process
         click.echo(f"batchgate worker: {exc}; exiting with status 1", err=True)
         raise SystemExit(1) from None
     finally:
+        stop.set()
+        if gauges is not None:
+            await gauges
         await services.aclose()

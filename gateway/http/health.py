@@ -53,10 +53,11 @@ async def readyz(services: ServicesDep) -> Response[Health]:
 
 @get("/metrics", include_in_schema=False)
 async def metrics(request: Request[object, object, State], services: ServicesDep) -> Response[bytes]:
-    """Operational series for anyone; tenant-level series only with a scrape token (`server.metrics_token_sha256`)."""
+    """Operational series for anyone; tenant- and tag-level series only with a scrape token
+    (`server.metrics_token_sha256`)."""
     tokens = services.settings.server.metrics_token_sha256
     full = _has_scrape_token(request.headers.get("authorization"), tokens)
-    source = services.registry if full else WithoutLabels(services.registry)
+    source = services.registry if full else WithoutLabels(services.registry, services.metrics.business_labels)
     return Response(generate_latest(source), media_type=CONTENT_TYPE_LATEST)
 
 

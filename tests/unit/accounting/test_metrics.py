@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from accounting.metrics import Metrics, StatusGaugeCollector, StatusSnapshot
+from accounting.metrics import Metrics, StatusGaugeCollector, StatusSnapshot, WithoutLabels
 from accounting.records import LedgerRecord
 
 BASE = LedgerRecord(
@@ -122,3 +122,19 @@ def test_upstream_and_http_helpers() -> None:
     assert samples["batchgate_upstream_request_duration_seconds_count", _labels(provider="local", outcome="ok")] == 1
     route = _labels(method="GET", route="/v1/batches/{batch_id}", status="200")
     assert samples["batchgate_http_request_duration_seconds_count", route] == 1
+
+
+def test_public_view_hides_tenant_and_tag_series() -> None:
+    """Tag values (team names) are business data like tenant names: the public view keeps neither."""
+    registry = CollectorRegistry()
+    metrics = Metrics(registry, tag_keys=["team"])
+    metrics.record_settlement(_record(), turnaround_seconds=60, tag_labels={"team": "research"})
+    metrics.set_tag_budget("team", "research", Decimal(100), Decimal(1))
+    metrics.observe_upstream("deepseek", "ok", 0.2)
+    public = generate_latest(WithoutLabels(registry, metrics.business_labels)).decode()
+    assert "research" not in public
+    assert "batchgate_tag_" not in public
+    assert 'batchgate_upstream_requests_total{outcome="ok",provider="deepseek"} 1.0' in public
+    full = generate_latest(registry).decode()
+    assert 'batchgate_tag_cost_usd_total{team="research"}' in full
+    assert 'batchgate_tag_budget_usd{key="team",value="research"} 100.0' in full
