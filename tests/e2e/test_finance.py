@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import msgspec
 import openai
 import pytest
@@ -24,7 +25,7 @@ from gateway.cli import main
 from gateway.settings import AccountingSettings, Settings, TagBudgetSettings
 from gateway.validation import Validator
 from gateway.worker.providers import ProviderSet
-from tests.conftest import TENANT_KEYS
+from tests.conftest import METRICS_TOKEN, TENANT_KEYS
 from tests.e2e.test_accounting_api import get, settled_record
 from tests.support.focus_rules import check_focus_csv
 from tests.support.gateway_server import GatewayServer
@@ -116,7 +117,9 @@ def test_tags_flow_from_metadata_to_ledger_csv_summary_metrics_focus_and_the_cli
     assert list(summary[0])[:2] == ["team", "provider"]
     assert get(finance, "/v1/accounting/summary", group_by="cost_centre").status_code == 400
 
-    text = get(finance, "/metrics").text
+    public = httpx.get(f"{finance.root_url}/metrics", timeout=10).text
+    assert "batchgate_tag_" not in public  # tag values are business data: only a scrape token sees them
+    text = httpx.get(f"{finance.root_url}/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"}).text
     costs = {
         (sample.labels["team"], sample.labels["project"]): Decimal(str(sample.value))
         for family in text_string_to_metric_families(text)
