@@ -303,7 +303,7 @@ def test_no_batch_wedges(cluster: ChaosCluster, client: Resilient, scenario: str
 CODES = {
     "input deleted after validation": "input_file_missing",
     "upstream output 404": "upstream_result_missing",
-    "unreadable chunk file": "result_missing",
+    "unreadable chunk file": "input_file_missing",
     "shard 2 create answers 400": "batch_failed",
 }
 
