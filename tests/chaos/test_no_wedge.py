@@ -222,6 +222,11 @@ def _sigstop_past_lease(cluster: ChaosCluster, client: Resilient) -> list[str]:
     finally:
         first.send_signal(signal.SIGCONT)
         second.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 15  # A's next move, before anything is checked: a second create, or none
+    while "lease_lost" not in cluster.workers[0].log_path.read_text() and _sim_calls(cluster, "create") < 2:
+        assert time.monotonic() < deadline, "the resumed worker neither stopped nor created"
+        time.sleep(0.1)
+    time.sleep(1.0)  # anything A would still do, it does now
     return [batch_id]
 
 
