@@ -206,16 +206,20 @@ class ChaosCluster:
         return [*self.apis, *([self.short] if self.short else []), *self.workers]
 
     def stop(self) -> None:
-        for process in self.processes():
-            process.stop()
-        for proxy in self.proxies.values():
-            proxy.stop()
-        self.local.stop()
-        self.deepinfra.stop()
-        self.deepseek.stop()
-        self.redis.stop()
-        if self.tmpfs:
-            subprocess.run(["/bin/umount", "-l", str(self.storage_dir)], check=False)
+        # The tmpfs is unmounted whatever failed before: a mount left behind outlives the run, and pytest's
+        # clean-up of old temporary directories then fails every later session on this machine.
+        try:
+            for process in self.processes():
+                process.stop()
+            for proxy in self.proxies.values():
+                proxy.stop()
+            self.local.stop()
+            self.deepinfra.stop()
+            self.deepseek.stop()
+            self.redis.stop()
+        finally:
+            if self.tmpfs:
+                subprocess.run(["/bin/umount", "-l", str(self.storage_dir)], check=False)
 
 
 def _mount_tmpfs(path: Path) -> bool:

@@ -43,9 +43,11 @@ ROWS: list[str] = []
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[ChaosCluster]:
     world = ChaosCluster(tmp_path, workers=2, default_metrics_ports=True)  # two workers on one host
-    world.start()
-    yield world
-    world.stop()
+    try:
+        world.start()
+        yield world
+    finally:
+        world.stop()  # also after a failed start: no process or mount outlives the test
 
 
 @pytest.fixture
