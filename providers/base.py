@@ -117,6 +117,9 @@ class Finished(msgspec.Struct, frozen=True, kw_only=True, tag="finished"):
     outcome: Literal["completed", "expired", "cancelled", "failed"]
     progress: Progress
     errors: tuple[BatchError, ...] = ()
+    # The error code of requests left without a result line of a `completed` batch, when the provider knows
+    # why (the gateway's `result_missing` otherwise).
+    missing_code: str | None = None
 
 
 PollOutcome = Running | Finished

@@ -28,7 +28,7 @@ def terminal_for(record: BatchRecord, outcome: Finished | None) -> tuple[BatchSt
     if record.status is BatchStatus.CANCELLING:
         return BatchStatus.CANCELLED, "batch_cancelled"
     if outcome is not None and outcome.outcome == "completed":
-        return BatchStatus.COMPLETED, "result_missing"
+        return BatchStatus.COMPLETED, outcome.missing_code or "result_missing"
     if outcome is not None and outcome.outcome == "cancelled" and not record.expire_requested:
         return BatchStatus.CANCELLED, "batch_cancelled"
     return BatchStatus.EXPIRED, "batch_expired"

@@ -123,7 +123,8 @@ class NativeProvider:
             return Finished(outcome="failed", progress=Progress())
         closed, total, completed, failed, lost = reply
         progress = Progress(total=_int(total), completed=_int(completed), failed=_int(failed) + _int(lost))
-        return Finished(outcome=_OUTCOMES.get(_text(closed), "failed"), progress=progress)
+        missing = "input_file_missing" if _int(lost) else None  # only an unreadable chunk leaves lines unanswered
+        return Finished(outcome=_OUTCOMES.get(_text(closed), "failed"), progress=progress, missing_code=missing)
 
     async def cancel(self, job: BatchJob, state: bytes) -> bytes:
         meta = keys.native_meta(job.batch_id)

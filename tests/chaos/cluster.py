@@ -59,6 +59,16 @@ poll_interval_seconds = 0.5
 output_purpose = "batch-output"
 max_attempts = 3
 request_timeout_seconds = 2.0
+[providers.sharded]
+kind = "openai_batch"
+base_url = "{deepseek_url}"
+api_key_env = "CHAOS_DEEPSEEK_KEY"
+batch_discount = "0.5"
+endpoints = ["/v1/chat/completions"]
+poll_interval_seconds = 0.5
+max_attempts = 3
+request_timeout_seconds = 2.0
+max_requests_per_batch = 10
 [providers.local]
 kind = "native"
 base_url = "{local_url}"
@@ -71,6 +81,12 @@ reclaim_idle_seconds = 2.0
 [[models]]
 name = "deepseek-chat"
 provider = "deepseek"
+input_usd_per_mtok = "0.28"
+output_usd_per_mtok = "0.42"
+[[models]]
+name = "deepseek-sharded"
+provider = "sharded"
+upstream_model = "deepseek-chat"
 input_usd_per_mtok = "0.28"
 output_usd_per_mtok = "0.42"
 [[models]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -181,6 +182,66 @@ def _upstream_404(cluster: ChaosCluster, client: Resilient) -> list[str]:
     return [_submit(client, "deepseek-chat", 15, "gone")]
 
 
+def _unreadable_chunk(cluster: ChaosCluster, client: Resilient) -> list[str]:
+    cluster.local.latency = 0.05  # 2000 lines on 8 slots: ~12 s, so the backlog's chunks are read late
+    batch_id = _submit(client, "local-model", 2000, "chunk")  # 10 chunk files of 200 lines, 4 on the stream
+    _wait_status(client, batch_id, {"in_progress"})
+    last = _chunk_files(cluster, batch_id, 9)
+    for path in last:  # the last two, still in the batch's backlog: read only after the first eight ran
+        path.unlink()
+    return [batch_id]
+
+
+def _chunk_files(cluster: ChaosCluster, batch_id: str, index: int) -> list[Path]:
+    """Chunk files `index - 1` and `index` of a native batch, once written."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = sorted(cluster.storage_dir.rglob(f"{batch_id}/chunk-*.jsonl"))
+        wanted = [p for p in found if p.name in (f"chunk-{index - 1}.jsonl", f"chunk-{index}.jsonl")]
+        if len(wanted) == 2:
+            return wanted
+        time.sleep(0.05)
+    raise AssertionError(f"chunk files of {batch_id} never appeared")
+
+
+def _sigstop_past_lease(cluster: ChaosCluster, client: Resilient) -> list[str]:
+    """Worker A is stopped inside its upload (held by the upstream), i.e. after it looked for an earlier
+    attempt's upstream batch and before it creates its own; B takes the batch over; A is resumed."""
+    first, second = (worker.process for worker in cluster.workers)
+    assert first is not None
+    assert second is not None
+    second.send_signal(signal.SIGSTOP)  # parked while idle, so A claims the batch
+    try:
+        cluster.deepseek.add_fault(Fault(route="upload", hang_seconds=4.0, slow_only=True))
+        batch_id = _submit(client, "deepseek-chat", 12, "stop")
+        deadline = time.monotonic() + 30
+        while _sim_calls(cluster, "upload") < 1:
+            assert time.monotonic() < deadline, "worker A never uploaded"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGSTOP)
+        second.send_signal(signal.SIGCONT)
+        time.sleep(8.0)  # four leases: B takes over, uploads and creates; A's upload is answered meanwhile
+    finally:
+        first.send_signal(signal.SIGCONT)
+        second.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 15  # A's next move, before anything is checked: a second create, or none
+    while "lease_lost" not in cluster.workers[0].log_path.read_text() and _sim_calls(cluster, "create") < 2:
+        assert time.monotonic() < deadline, "the resumed worker neither stopped nor created"
+        time.sleep(0.1)
+    time.sleep(1.0)  # anything A would still do, it does now
+    return [batch_id]
+
+
+def _sim_calls(cluster: ChaosCluster, route: str) -> int:
+    stats = httpx.get(f"http://127.0.0.1:{cluster.deepseek.port}/_sim/stats", timeout=5).json()
+    return int(stats["calls"].get(route, 0))
+
+
+def _shard_refused(cluster: ChaosCluster, client: Resilient) -> list[str]:
+    cluster.deepseek.options.refused_shards = ["1"]  # the second create (shards count from 0) answers 400
+    return [_submit(client, "deepseek-sharded", 25, "shard")]  # 10 lines per upstream batch: 3 shards
+
+
 def _sigkill_random(cluster: ChaosCluster, client: Resilient) -> list[str]:
     rng = random.Random(7)
     batch_ids = _mixed(client, "kill")
@@ -206,6 +267,9 @@ def _two_workers_one_killed(cluster: ChaosCluster, client: Resilient) -> list[st
         ("redis down 20 s mid-run", {"completed"}),
         ("input deleted after validation", {"failed"}),
         ("upstream output 404", {"completed"}),
+        ("unreadable chunk file", {"completed"}),
+        ("SIGSTOP past the lease", {"completed"}),
+        ("shard 2 create answers 400", {"completed"}),
         ("SIGKILL at random points", {"completed"}),
         ("two workers per host, one killed", {"completed"}),
     ],
@@ -215,6 +279,9 @@ def test_no_batch_wedges(cluster: ChaosCluster, client: Resilient, scenario: str
         "redis down 20 s mid-run": _redis_down_20s,
         "input deleted after validation": _input_deleted,
         "upstream output 404": _upstream_404,
+        "unreadable chunk file": _unreadable_chunk,
+        "SIGSTOP past the lease": _sigstop_past_lease,
+        "shard 2 create answers 400": _shard_refused,
         "SIGKILL at random points": _sigkill_random,
         "two workers per host, one killed": _two_workers_one_killed,
     }[scenario]
@@ -236,8 +303,49 @@ def test_no_batch_wedges(cluster: ChaosCluster, client: Resilient, scenario: str
         lines = {json.loads(row)["error"]["code"] for row in _rows(client.clients[0], batch.error_file_id)}
         assert CODES[scenario] in data or lines == {CODES[scenario]}, (data, lines)
 
+    if scenario in SHAPES:
+        SHAPES[scenario](cluster, client, batch_ids[0])
 
-CODES = {"input deleted after validation": "input_file_missing", "upstream output 404": "upstream_result_missing"}
+
+CODES = {
+    "input deleted after validation": "input_file_missing",
+    "upstream output 404": "upstream_result_missing",
+    "unreadable chunk file": "input_file_missing",
+    "shard 2 create answers 400": "batch_failed",
+}
+
+
+def _lost_chunks_shape(cluster: ChaosCluster, client: Resilient, batch_id: str) -> None:
+    """The two deleted chunks' 400 lines are the error file; the eight others ran."""
+    counts = client.call(lambda sdk: sdk.batches.retrieve(batch_id)).request_counts
+    assert counts is not None
+    assert (counts.total, counts.completed, counts.failed) == (2000, 1600, 400), counts
+
+
+def _one_upstream_batch(cluster: ChaosCluster, client: Resilient, batch_id: str) -> None:
+    assert _sim_calls(cluster, "create") == 1, "the paused worker created a second upstream batch"
+    assert "lease_lost" in cluster.workers[0].log_path.read_text(), "the resumed worker never saw its lease lost"
+
+
+def _first_shard_followed(cluster: ChaosCluster, client: Resilient, batch_id: str) -> None:
+    """Shard 0 was created, followed to its end and paid; shard 1 was refused; shard 2 never created."""
+    ours = [
+        b
+        for b in list(cluster.deepseek.store.batches.values())
+        if (b.metadata or {}).get("batchgate_batch_id") == batch_id
+    ]
+    assert [(b.metadata or {}).get("batchgate_shard") for b in ours] == ["0"], ours
+    assert ours[0].status == "completed", ours[0].status
+    counts = client.call(lambda sdk: sdk.batches.retrieve(batch_id)).request_counts
+    assert counts is not None
+    assert (counts.total, counts.completed, counts.failed) == (25, 10, 15), counts
+
+
+SHAPES: dict[str, Callable[[ChaosCluster, Resilient, str], None]] = {
+    "unreadable chunk file": _lost_chunks_shape,
+    "SIGSTOP past the lease": _one_upstream_batch,
+    "shard 2 create answers 400": _first_shard_followed,
+}
 
 
 def _rows(sdk: openai.OpenAI, file_id: str | None) -> list[str]:

@@ -51,6 +51,7 @@ async def test_an_unreadable_chunk_ends_its_lines_and_the_batch(
     async with running(provider):
         finished = await poll_until_finished(provider, job, state, limit=15)
     assert (finished.outcome, finished.progress.completed, finished.progress.failed) == ("completed", 70, 50)
+    assert finished.missing_code == "input_file_missing"  # the gateway's code for the lost lines
     done = {line["custom_id"] for line in await results(provider, job, state)}
     # The lost chunk's lines have no result: the gateway writes each into the error file when it finishes.
     assert done == {f"c{i}" for i in (*range(50), *range(100, 120))}
