@@ -21,10 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -38,13 +35,12 @@ import redis.asyncio as aioredis
 
 from providers.config import ProviderSettings
 from providers.native import NativeProvider, NativeTuning
+from tests.benchmarks import serve_harness
 from tests.benchmarks.conftest import LOOPS
 from tests.integration.providers.native.helpers import input_lines, make_job, poll_until_finished, running
 from tests.support.blobs import DirBlobs
-from tests.support.ports import free_port
 
 pytestmark = pytest.mark.benchmark
-ROOT = Path(__file__).resolve().parents[2]
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 
 
@@ -60,21 +56,9 @@ def _load() -> str:
 
 @contextlib.contextmanager
 def simulator(latency: float = 0.0, rpm: int | None = None) -> Iterator[str]:
-    port = free_port()
-    argv = [sys.executable, "-m", "tests.support.realtime_upstream", "--port", str(port), "--latency", str(latency)]
-    if rpm:
-        argv += ["--rpm", str(rpm)]
-    process = subprocess.Popen(argv, cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
-                break
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        process.wait(10)
+    flags = ["--latency", str(latency), *(["--rpm", str(rpm)] if rpm else [])]
+    with serve_harness.simulator(*flags) as base_url:
+        yield base_url
 
 
 def _bodies(n: int) -> list[bytes]:
