@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import signal
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,10 +15,16 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from redis.exceptions import RedisError
 
 from accounting.metrics import StatusGaugeCollector, StatusSnapshot
-from gateway.budget_gauges import refresh_budget_gauges
+from gateway.gauges import (
+    BUDGET_REFRESH_SECONDS,
+    STATUS_REFRESH_SECONDS,
+    refresh_every,
+    update_budget_gauges,
+    update_oldest_ages,
+    update_status_counts,
+)
 from gateway.http.accounting import AccountingController
 from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
@@ -39,7 +43,6 @@ from gateway.worker.providers import ProviderSet
 
 __all__ = ["create_app"]
 
-STATUS_REFRESH_SECONDS = 5.0
 log = structlog.get_logger("batchgate.app")
 
 
@@ -57,9 +60,18 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
         stop = asyncio.Event()
         snapshot = StatusSnapshot()
         services.registry.register(StatusGaugeCollector(snapshot))
-        tasks = [asyncio.create_task(_refresh_status_counts(services, snapshot, stop), name="status-counts")]
-        tasks.append(asyncio.create_task(_refresh_oldest_ages(services, stop), name="oldest-ages"))
-        tasks.append(asyncio.create_task(refresh_budget_gauges(services, stop), name="budget-gauges"))
+        refreshes = [
+            (
+                STATUS_REFRESH_SECONDS,
+                functools.partial(update_status_counts, services, snapshot),
+                "status_counts_failed",
+            ),
+            (STATUS_REFRESH_SECONDS, functools.partial(update_oldest_ages, services), "oldest_ages_failed"),
+            (BUDGET_REFRESH_SECONDS, functools.partial(update_budget_gauges, services), "budget_gauges_failed"),
+        ]
+        tasks = [
+            asyncio.create_task(refresh_every(seconds, stop, update, failed)) for seconds, update, failed in refreshes
+        ]
         if run_worker:
             worker = asyncio.create_task(run_worker_loop(services, stop, providers=providers), name="worker")
             worker.add_done_callback(functools.partial(_on_worker_exit, app, stop))
@@ -109,31 +121,6 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
     handler = app.asgi_handler if settings.tenants else LoopbackHostGuard(app.asgi_handler)  # dev mode: see there
     app.asgi_handler = RequestContextMiddleware(handler, observe_http)
     return app
-
-
-async def _refresh_status_counts(services: Services, snapshot: StatusSnapshot, stop: asyncio.Event) -> None:
-    """Keep the batches-by-status gauge fresh from Redis, so every replica reports the same numbers."""
-    while not stop.is_set():
-        try:
-            counts = await services.batches.count_by_status()
-            snapshot.update({status.value: count for status, count in counts.items()})
-        except (RedisError, OSError) as exc:
-            log.warning("status_counts_failed", error=str(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), STATUS_REFRESH_SECONDS)
-
-
-async def _refresh_oldest_ages(services: Services, stop: asyncio.Event) -> None:
-    """Keep `batchgate_batch_oldest_age_seconds{status}` fresh: what the BatchgateBatchStuck alert watches."""
-    while not stop.is_set():
-        try:
-            now = int(time.time())
-            for status, entered in (await services.batches.oldest_by_status()).items():
-                services.worker_health.oldest_age.labels(status.value).set(0 if entered is None else now - entered)
-        except (RedisError, OSError) as exc:
-            log.warning("oldest_ages_failed", error=str(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), STATUS_REFRESH_SECONDS)
 
 
 def _on_worker_exit(app: Litestar, stop: asyncio.Event, task: asyncio.Task[None]) -> None:

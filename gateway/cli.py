@@ -174,8 +174,9 @@ def worker(config: str | None, metrics_host: str, metrics_port: int | None, log_
 
 async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None:
     import asyncio
+    import functools
 
-    from gateway.budget_gauges import refresh_budget_gauges
+    from gateway.gauges import BUDGET_REFRESH_SECONDS, refresh_every, update_budget_gauges
     from gateway.metrics_port import serve_metrics
     from gateway.redis_policy import check_eviction_policy
     from gateway.services import open_services
@@ -192,7 +193,8 @@ async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None
     if metrics is not None:
         serve_metrics(metrics, services.registry)
         # The worker's port shows every series, so the budget alerts work without the API's scrape token.
-        gauges = asyncio.create_task(refresh_budget_gauges(services, stop), name="budget-gauges")
+        update = functools.partial(update_budget_gauges, services)
+        gauges = asyncio.create_task(refresh_every(BUDGET_REFRESH_SECONDS, stop, update, "budget_gauges_failed"))
     try:
         await run_worker(services, stop)
     except WorkerDied as exc:  # logged; a supervisor restarts the process

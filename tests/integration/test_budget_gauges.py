@@ -14,7 +14,7 @@ from accounting.cost import price_usage
 from accounting.prices import ModelPrice
 from accounting.records import LedgerRecord
 from accounting.usage import UsageTotals
-from gateway.budget_gauges import update_budget_gauges
+from gateway.gauges import update_budget_gauges
 from gateway.services import open_services
 from gateway.settings import AccountingSettings, Settings, TagBudgetSettings
 
