@@ -14,6 +14,7 @@ from typing import Annotated
 
 import msgspec
 
+from accounting.price_windows import PriceWindow
 from accounting.prices import DEFAULT_MODEL_PRICES
 from accounting.tags import DEFAULT_LABEL_CAP, RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
 from gateway.redis_url import RedisUrlError, parse_redis_url
@@ -145,6 +146,8 @@ class ModelRoute(_Strict):
     output_usd_per_mtok: Decimal | None = None
     # Optional: lines asking for more output tokens fail validation (`max_tokens_too_large`).
     max_output_tokens: PositiveInt | None = None
+    # Optional time-of-day prices (accounting/price_windows.py); outside every window the prices above apply.
+    price_windows: list[PriceWindow] = msgspec.field(default_factory=list)
 
     @property
     def upstream_name(self) -> str:
@@ -168,8 +171,12 @@ class Settings(_Strict):
         _check_references(self)
         _check_accounting(self.accounting)
 
+    def routes_for(self, model: str) -> list[ModelRoute]:
+        """The routes of `model` in order of preference: its `[[models]]` entries as listed (maybe none)."""
+        return [route for route in self.models if route.name == model]
+
     def route_for(self, model: str) -> ModelRoute | None:
-        """The configured route serving `model`, or None when no provider serves it."""
+        """The first (preferred) route of `model`, or None when no provider serves it."""
         for route in self.models:
             if route.name == model:
                 return route
@@ -181,10 +188,8 @@ class Settings(_Strict):
         return route.max_output_tokens if route is not None else None
 
     def serves(self, model: str, endpoint: str) -> bool:
-        """Does a route serve `model` through a provider that supports `endpoint`?"""
-        route = self.route_for(model)
-        provider = self.providers.get(route.provider) if route is not None else None
-        return provider is not None and provider.serves_endpoint(endpoint)
+        """Does any route of `model` go to a provider that supports `endpoint`?"""
+        return any(self.providers[route.provider].serves_endpoint(endpoint) for route in self.routes_for(model))
 
     @property
     def storage_dir(self) -> Path:
@@ -202,14 +207,16 @@ def _check_references(settings: Settings) -> None:
         _require(
             0 <= provider.batch_discount <= 1, "expected a fraction from 0 to 1", f"$.providers.{name}.batch_discount"
         )
-    seen_models: set[str] = set()
+    # The same model name may appear again (its next route), but not twice through one provider.
+    seen_routes: set[tuple[str, str]] = set()
     for index, route in enumerate(settings.models):
         path = f"$.models[{index}]"
         _require(
             route.provider in settings.providers, f"provider {route.provider!r} is not defined", f"{path}.provider"
         )
-        _require(route.name not in seen_models, f"model {route.name!r} is listed twice", f"{path}.name")
-        seen_models.add(route.name)
+        key = (route.name, route.provider)
+        _require(key not in seen_routes, f"model {route.name!r} is routed to {route.provider!r} twice", f"{path}")
+        seen_routes.add(key)
         prices = (route.input_usd_per_mtok, route.cached_input_usd_per_mtok, route.output_usd_per_mtok)
         _require(all(price is None or price >= 0 for price in prices), "prices must be >= 0", path)
     seen_tenants: set[str] = set()

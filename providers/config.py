@@ -40,6 +40,8 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     tokens_per_minute: PositiveInt | None = None
     max_attempts: PositiveInt = 5
     request_timeout_seconds: PositiveSeconds = 600.0
+    # native: wait for the cheapest price window of the model's route that still meets the batch's deadline.
+    defer_to_off_peak: bool = False
     # both kinds: retries (see providers/retry.py). Backoff ceilings double from `retry_base_seconds` up to
     # `retry_max_seconds`; an upstream's Retry-After is honoured up to `max_retry_after_seconds`.
     retry_base_seconds: PositiveSeconds = 0.5

@@ -96,3 +96,53 @@ def test_max_output_tokens_is_the_models_cap(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, VALID), environ={}).max_output_tokens("llama") is None
     with pytest.raises(ConfigError, match="max_output_tokens"):
         load_settings(write(tmp_path, capped.replace("= 8192", "= 0")), environ={})
+
+
+ROUTES = """
+[providers.batch]
+kind = "openai_batch"
+base_url = "http://127.0.0.1:8001/v1"
+[providers.realtime]
+kind = "native"
+base_url = "http://127.0.0.1:8002/v1"
+defer_to_off_peak = true
+[[models]]
+name = "deepseek-chat"
+provider = "batch"
+[[models]]
+name = "deepseek-chat"
+provider = "realtime"
+upstream_model = "deepseek-v4-flash"
+input_usd_per_mtok = "0.14"
+output_usd_per_mtok = "0.28"
+price_windows = [{start = "01:00", end = "04:00", multiplier = "2"}, {start = "06:00", end = "10:00", multiplier = "2"}]
+"""
+
+
+def test_a_model_listed_again_gets_a_second_route(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ROUTES), environ={})
+    routes = settings.routes_for("deepseek-chat")
+    assert [(route.provider, route.upstream_name) for route in routes] == [
+        ("batch", "deepseek-chat"),
+        ("realtime", "deepseek-v4-flash"),
+    ]
+    assert settings.route_for("deepseek-chat") is routes[0]
+    assert [window.start for window in routes[1].price_windows] == ["01:00", "06:00"]
+    assert routes[1].price_windows[0].multiplier == Decimal(2)
+    assert settings.providers["realtime"].defer_to_off_peak
+    # /v1/responses is served by the native route only, which is enough for the model.
+    assert settings.serves("deepseek-chat", "/v1/responses")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('provider = "realtime"', 'provider = "batch"'), "routed to 'batch' twice - at `$.models[1]`"),
+        (('"06:00", end = "10:00"', '"06:00", end = "06:00"'), "must differ"),
+        (('multiplier = "2"}]', 'multiplier = "2", tz = "UTC"}]'), "unknown key `models[1].price_windows[1].tz`"),
+    ],
+)
+def test_bad_routes_name_the_entry(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, ROUTES.replace(*edit)), environ={})
+    assert message in str(caught.value)
