@@ -24,9 +24,9 @@ import msgspec
 
 from accounting import keys, lua
 from accounting.records import LedgerPage, LedgerRecord, SummaryRow, day_of, month_of
-from accounting.redis_types import RedisClient
 from accounting.summary import GroupBy, Summer, rows_from_totals
 from accounting.tags import tag_field
+from gateway.core.redis_types import RedisClient
 
 __all__ = ["Ledger", "plain"]
 

@@ -15,8 +15,8 @@ import msgspec
 
 from accounting import keys, lua
 from accounting.ledger import plain
-from accounting.redis_types import RedisClient
 from accounting.tags import TagBudget
+from gateway.core.redis_types import RedisClient
 
 __all__ = ["TagBudget", "TagBudgetDecision", "TagBudgets", "budgets_for"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from accounting import keys, lua
-from accounting.redis_types import RedisClient
 from accounting.tags import DEFAULT_LABEL_CAP, UNTAGGED
+from gateway.core.redis_types import RedisClient
 
 __all__ = ["DEFAULT_LABEL_CAP", "TagLabels"]
 

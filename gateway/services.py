@@ -8,16 +8,16 @@ from prometheus_client import CollectorRegistry
 
 from accounting.ledger import Ledger
 from accounting.metrics import Metrics
-from accounting.redis_types import RedisClient
 from accounting.tag_budgets import TagBudgets
 from accounting.tag_labels import TagLabels
-from gateway.auth import Authenticator
 from gateway.batches import BatchStore, Schedule
+from gateway.config.settings import Settings
+from gateway.core.redis_types import RedisClient
 from gateway.files.store import FileStore
-from gateway.liveness import WorkerHealth
-from gateway.redis_client import open_redis
-from gateway.settings import Settings
-from gateway.storage_factory import Storage, open_storage
+from gateway.http.auth import Authenticator
+from gateway.ops.liveness import WorkerHealth
+from gateway.redis.client import open_redis
+from gateway.storage.factory import Storage, open_storage
 
 __all__ = ["Services", "open_services"]
 
@@ -50,7 +50,7 @@ def _budgeted(settings: Settings) -> list[tuple[str, str]]:
 def open_services(settings: Settings) -> Services:
     """Create the clients (connections open lazily, on first use)."""
     if not settings.redis.url:
-        raise ValueError("settings.redis.url is empty: start the embedded Redis first (gateway.embedded_redis)")
+        raise ValueError("settings.redis.url is empty: start the embedded Redis first (gateway.redis.embedded)")
     redis = open_redis(settings.redis.url)
     registry = CollectorRegistry()
     return Services(

@@ -1,11 +1,13 @@
 """Every Redis key of the providers package, in one place. Nothing else formats a key string.
 
-Same `bg:` prefix as the gateway's keys. Per-batch keys carry the batch id as their hash tag, so one Lua
+The project's one prefix (`gateway.core.keyspace`). Per-batch keys carry the batch id as their hash tag, so one Lua
 script may touch all of a batch's keys on Redis Cluster. Keys shared by all batches of one native
 provider (its chunk stream, enqueue markers, rate-limit state) carry the provider name as their tag.
 """
 
 from __future__ import annotations
+
+from gateway.core.keyspace import PREFIX
 
 __all__ = [
     "NATIVE_GROUP",
@@ -19,7 +21,6 @@ __all__ = [
     "native_stream",
 ]
 
-PREFIX = "bg:"
 
 # The consumer group every worker of a native provider reads chunks through.
 NATIVE_GROUP = "workers"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 from providers.base import Progress
 from providers.native.progress import live_progress as native_progress
 

@@ -10,7 +10,7 @@ import openai
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.settings import RedisSettings, Settings, Tenant, default_settings
+from gateway.config.settings import RedisSettings, Settings, Tenant, default_settings
 from tests.support.gateway_server import GatewayServer
 from tests.support.redis_server import RedisServer
 from tests.support.redis_topologies import ClusterServers, SentinelServers

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import msgspec
 
-from accounting.redis_types import RedisClient
 from gateway.batches.records import BatchRecord
 from gateway.batches.status import BatchStatus
 from gateway.batches.wire import RequestCounts
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.core.redis_types import RedisClient
 from providers.progress import live_progress
 
 __all__ = ["with_live_counts"]

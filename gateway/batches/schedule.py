@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import msgspec
 
-from accounting.redis_types import RedisClient
-from gateway import keys
+from gateway.core.redis_types import RedisClient
+from gateway.redis import keys
 
 __all__ = ["Claim", "Schedule"]
 

@@ -1,6 +1,6 @@
 """BatchStore: batch records, their indexes and lifecycle in Redis.
 
-Layout (keys from `gateway.keys`): every key here (records, event streams, tenant lists, in-flight sets,
+Layout (keys from `gateway.redis.keys`): every key here (records, event streams, tenant lists, in-flight sets,
 status and expiry indexes) carries the hash tag `{batches}`, so each script below runs in one Redis Cluster
 slot and names every key it touches in KEYS[]. The transition script moves a batch between the global
 status/expiry indexes in the same atomic step as its record and event. The price on Cluster: all batch
@@ -29,8 +29,6 @@ from typing import Any, cast
 
 import structlog
 
-from accounting.redis_types import RedisClient
-from gateway import keys
 from gateway.batches.events import BatchEvent, decode_events
 from gateway.batches.fencing import LeaseLostError, token_for
 from gateway.batches.lua import (
@@ -44,6 +42,8 @@ from gateway.batches.lua import (
 from gateway.batches.records import BatchRecord, decode_hash, encode_hash, encode_updates
 from gateway.batches.schedule import Claim
 from gateway.batches.status import TERMINAL, BatchStatus
+from gateway.core.redis_types import RedisClient
+from gateway.redis import keys
 
 __all__ = ["NON_TERMINAL", "BatchStore", "IllegalTransitionError", "TooManyBatchesInFlightError"]
 
@@ -87,7 +87,7 @@ class BatchStore:
         """Store a new record with its tenant, status, expiry and in-flight index entries and a `created` event.
 
         With `max_in_flight`, raises TooManyBatchesInFlightError (writing nothing) when the tenant already has
-        that many non-terminal batches. Ids are never reused (`gateway.ids`), so this does not check for an
+        that many non-terminal batches. Ids are never reused (`gateway.core.ids`), so this does not check for an
         existing record."""
         expires_at = record.expires_at if record.expires_at is not None else ""
         limit = max_in_flight or 0

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 import structlog
 from redis.exceptions import RedisError
 
-from accounting.redis_types import RedisClient
-from gateway import keys
+from gateway.core.redis_types import RedisClient
+from gateway.redis import keys
 
 __all__ = ["LEASE_SECONDS", "UploadSlots"]
 

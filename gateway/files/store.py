@@ -1,9 +1,9 @@
 """File records in Redis: one msgspec-encoded record per file, per-tenant indexes ordered by id.
 
-Ids sort by creation time (`gateway.ids`), so each index is a sorted set with all scores 0 read with
+Ids sort by creation time (`gateway.core.ids`), so each index is a sorted set with all scores 0 read with
 ZRANGE … BYLEX: `after` pages are exact for any id ever issued, including deleted ones.
 
-Every key here carries the hash tag `{files}` (`gateway.keys`), so the create and delete transactions and
+Every key here carries the hash tag `{files}` (`gateway.redis.keys`), so the create and delete transactions and
 the MGET of a page run in one Redis Cluster slot.
 """
 
@@ -14,9 +14,9 @@ from typing import Literal, cast
 
 import msgspec
 
-from accounting.redis_types import RedisClient
-from gateway import keys
+from gateway.core.redis_types import RedisClient
 from gateway.files.records import FileRecord
+from gateway.redis import keys
 
 __all__ = ["FileStore"]
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 
 import multipart
 
-from gateway.errors import InvalidRequest, PayloadTooLarge
+from gateway.core.errors import InvalidRequest, PayloadTooLarge
 
 __all__ = ["MAX_BATCH_FILE_BYTES", "MAX_FILE_BYTES", "MultipartUpload"]
 

@@ -19,9 +19,9 @@ from accounting.focus import focus_header, focus_lines
 from accounting.records import LedgerRecord, SummaryRow, csv_header, csv_row
 from accounting.summary import CORE_GROUPS
 from accounting.tags import UNTAGGED, resolve_tags
-from gateway.auth import Principal
 from gateway.batches import BatchRecord
-from gateway.errors import InvalidRequest, NotFound
+from gateway.core.errors import InvalidRequest, NotFound
+from gateway.http.auth import Principal
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.http.openapi import CsvOperation, CsvOrJsonOperation, accounting_page_responses, error_responses
 

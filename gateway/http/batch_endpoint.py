@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import msgspec
 
-from gateway.errors import InvalidRequest
+from gateway.config.settings import Settings
+from gateway.core.errors import InvalidRequest
 from gateway.files.records import FileRecord
 from gateway.services import Services
-from gateway.settings import Settings
 from providers.base import BlobStore
 from providers.endpoints import ENDPOINTS
 

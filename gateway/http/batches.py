@@ -10,7 +10,6 @@ from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
 from accounting.tags import InvalidTagError, check_tags
-from gateway.auth import Principal
 from gateway.batches import (
     TERMINAL,
     BatchList,
@@ -23,13 +22,14 @@ from gateway.batches import (
     to_wire,
 )
 from gateway.batches.live import with_live_counts
-from gateway.errors import InvalidRequest, NotFound, RateLimited
+from gateway.core.errors import InvalidRequest, NotFound, RateLimited
+from gateway.core.ids import new_batch_id
+from gateway.http.auth import Principal
 from gateway.http.batch_endpoint import check_endpoint_served
 from gateway.http.batch_requests import CreateBatchRequest, decode_create_request
 from gateway.http.bodies import read_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.http.openapi import CreateBatchOperation, error_responses
-from gateway.ids import new_batch_id
 from gateway.services import Services
 
 __all__ = ["BatchesController"]

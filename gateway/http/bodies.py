@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.exceptions import InternalServerException
 
-from gateway.errors import ClientClosedRequest
+from gateway.core.errors import ClientClosedRequest
 
 __all__ = ["read_body", "stream_body"]
 

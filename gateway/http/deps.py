@@ -9,8 +9,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter, SkipValidation
 
-from gateway.auth import Principal
-from gateway.errors import AuthenticationError
+from gateway.core.errors import AuthenticationError
+from gateway.http.auth import Principal
 from gateway.services import Services
 
 __all__ = ["MAX_CURSOR_LENGTH", "Cursor", "PrincipalDep", "ServicesDep", "principal_dependency", "services_dependency"]

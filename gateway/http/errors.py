@@ -12,7 +12,7 @@ from litestar.exceptions import MethodNotAllowedException as LitestarMethodNotAl
 from litestar.types import ExceptionHandlersMap
 from redis.exceptions import RedisError
 
-from gateway.errors import (
+from gateway.core.errors import (
     ApiError,
     InvalidRequest,
     MethodNotAllowed,

@@ -11,15 +11,15 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
-from gateway.auth import Principal
-from gateway.errors import InvalidRequest, NotFound, PayloadTooLarge, RateLimited
+from gateway.core.errors import InvalidRequest, NotFound, PayloadTooLarge, RateLimited
+from gateway.core.ids import new_file_id
 from gateway.files.leases import UploadSlots
 from gateway.files.records import UPLOAD_PURPOSES, DeletedFile, FileList, FileObject, FileRecord
 from gateway.files.upload import MAX_BATCH_FILE_BYTES, MAX_FILE_BYTES, MultipartUpload
+from gateway.http.auth import Principal
 from gateway.http.bodies import stream_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.http.openapi import UploadOperation, error_responses
-from gateway.ids import new_file_id
 from gateway.services import Services
 
 __all__ = ["FilesController"]

@@ -11,7 +11,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
-from gateway.errors import MisdirectedRequest
+from gateway.core.errors import MisdirectedRequest
 
 __all__ = ["LOOPBACK_HOSTS", "LoopbackHostGuard", "host_name"]
 

@@ -9,7 +9,7 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.ids import new_request_id
+from gateway.core.ids import new_request_id
 
 __all__ = ["HttpObserver", "RequestContextMiddleware"]
 

@@ -22,7 +22,7 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
-from gateway.errors import ErrorEnvelope
+from gateway.core.errors import ErrorEnvelope
 from gateway.files.records import UPLOAD_PURPOSES
 from providers.config import ALL_ENDPOINTS
 

@@ -12,11 +12,11 @@ import msgspec
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from gateway.auth import Principal
-from gateway.errors import InvalidRequest, NotFound
+from gateway.core.errors import InvalidRequest, NotFound
+from gateway.core.ids import new_event_id, new_webhook_endpoint_id, new_webhook_id
+from gateway.http.auth import Principal
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.http.openapi import error_responses
-from gateway.ids import new_event_id, new_webhook_endpoint_id, new_webhook_id
 from gateway.services import Services
 from gateway.webhooks import (
     BATCH_EVENT_TYPES,

@@ -13,8 +13,8 @@ import structlog
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
-from accounting.redis_types import RedisClient
-from gateway.settings import WebhooksSettings
+from gateway.config.settings import WebhooksSettings
+from gateway.core.redis_types import RedisClient
 from gateway.webhooks.endpoints import EndpointStore
 from gateway.webhooks.metrics import WebhookMetrics
 from gateway.webhooks.queue import Delivery, DeliveryQueue

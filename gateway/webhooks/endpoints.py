@@ -1,4 +1,4 @@
-"""EndpointStore: a tenant's webhook endpoints in Redis (keys from `gateway.keys`, scripts in `lua.py`).
+"""EndpointStore: a tenant's webhook endpoints in Redis (keys from `gateway.redis.keys`, scripts in `lua.py`).
 
 Each endpoint is a hash; a tenant's ids sit in a lexicographic sorted set (ids sort by creation time), read
 newest first as OpenAI lists them. Every write checks the owning tenant inside its script, so another
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import cast
 
-from accounting.redis_types import RedisClient
-from gateway import keys
+from gateway.core.redis_types import RedisClient
+from gateway.redis import keys
 from gateway.webhooks import lua
 from gateway.webhooks.records import EndpointRecord, decode_record, encode_record
 

@@ -8,9 +8,9 @@ from typing import Literal
 
 import msgspec
 
-from accounting.redis_types import RedisClient
 from gateway.batches import TERMINAL, BatchRecord, timestamp_field
-from gateway.ids import new_event_id, new_webhook_id
+from gateway.core.ids import new_event_id, new_webhook_id
+from gateway.core.redis_types import RedisClient
 from gateway.webhooks.endpoints import EndpointStore
 from gateway.webhooks.queue import Delivery, DeliveryQueue
 

@@ -12,8 +12,8 @@ from typing import cast
 
 import msgspec
 
-from accounting.redis_types import RedisClient
-from gateway import keys
+from gateway.core.redis_types import RedisClient
+from gateway.redis import keys
 from gateway.webhooks import lua
 
 __all__ = ["Delivery", "DeliveryQueue"]

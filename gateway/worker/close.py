@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 
 from gateway.batches import BatchRecord, Claim
-from gateway.storage import StorageError
+from gateway.storage.local import StorageError
 from gateway.webhooks import enqueue_batch_event
 from gateway.worker.context import WorkerContext, job_for, log
 from gateway.worker.custom_ids import custom_ids_key

@@ -16,7 +16,7 @@ from typing import IO
 
 import msgspec
 
-from gateway.storage import iter_file
+from gateway.storage.local import iter_file
 from providers.base import BlobStore
 
 __all__ = ["CustomIdRecorder", "custom_ids_key", "read_custom_ids", "store_custom_ids"]

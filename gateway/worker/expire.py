@@ -8,7 +8,7 @@ Safe to repeat: the custom_id list is rewritten from the input and the result fi
 from __future__ import annotations
 
 from gateway.batches import BatchRecord, BatchStatus
-from gateway.storage import ObjectMissing
+from gateway.storage.local import ObjectMissing
 from gateway.worker.context import WorkerContext, job_for
 from gateway.worker.custom_ids import CustomIdRecorder, custom_ids_key
 from gateway.worker.finish import finish_batch

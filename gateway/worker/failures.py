@@ -26,7 +26,7 @@ import httpx
 from redis.exceptions import RedisError
 
 from gateway.batches import TERMINAL, BatchRecord, BatchStatus, Claim, LeaseLostError
-from gateway.storage import ObjectMissing, StorageError
+from gateway.storage.local import ObjectMissing, StorageError
 from gateway.worker.context import WorkerContext, backoff_seconds, job_for, log
 from gateway.worker.finish import finish_batch
 from gateway.worker.settle import end_batch

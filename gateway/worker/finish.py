@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError, RequestCounts
+from gateway.core.ids import new_file_id
 from gateway.files.records import FileRecord
-from gateway.ids import new_file_id
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
 from gateway.worker.results import AssembledFile, Assembly, assemble

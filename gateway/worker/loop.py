@@ -20,7 +20,7 @@ import time
 from redis.exceptions import RedisError
 
 from gateway.batches import NON_TERMINAL, Claim
-from gateway.liveness import RedisOutage
+from gateway.ops.liveness import RedisOutage
 from gateway.worker.context import WorkerContext, backoff_seconds, log, now_ms
 from gateway.worker.runner import advance_safely
 from providers.base import SelfExecuting

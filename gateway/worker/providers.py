@@ -10,8 +10,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from accounting.redis_types import RedisClient
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.core.redis_types import RedisClient
 from providers import native, openai_batch
 from providers.base import BlobStore, Provider, UpstreamObserver
 from providers.config import ProviderSettings

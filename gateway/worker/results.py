@@ -16,8 +16,8 @@ from typing import IO
 import msgspec
 
 from accounting.usage import UsageAccumulator, UsageTotals
-from gateway.ids import new_line_id
-from gateway.storage import iter_file
+from gateway.core.ids import new_line_id
+from gateway.storage.local import iter_file
 from providers.base import BlobStore
 from providers.endpoints import ENDPOINTS
 

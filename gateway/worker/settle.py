@@ -24,7 +24,7 @@ from accounting.records import LedgerRecord, SettledStatus
 from accounting.tags import resolve_tags
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
-from gateway.settings import ModelRoute
+from gateway.config.settings import ModelRoute
 from gateway.worker.context import WorkerContext, log
 
 __all__ = ["end_batch", "finish_sealed", "price_of", "settle_batch", "usage_of"]

@@ -15,7 +15,7 @@ from accounting.budget import check_budget, estimate_max_cost
 from accounting.records import month_of
 from accounting.tags import resolve_tags
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
-from gateway.storage import ObjectMissing
+from gateway.storage.local import ObjectMissing
 from gateway.validation import ValidationReport, Validator
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, store_custom_ids

@@ -14,7 +14,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 
 __all__ = ["Call", "evalsha_many"]
 

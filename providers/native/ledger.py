@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.native.evalsha_many import evalsha_many
 from providers.native.scripts import CORRECT, RECORD, RESERVE, Script, pack

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.config import ProviderSettings
 from providers.native.scripts import RATE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.base import Progress
 

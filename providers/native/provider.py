@@ -15,7 +15,7 @@ from typing import Literal
 
 import msgspec
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.base import BatchJob, BlobStore, Finished, PollOutcome, Progress, Running
 from providers.config import ProviderSettings

@@ -6,7 +6,7 @@ import hashlib
 
 from redis.exceptions import NoScriptError
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 
 __all__ = ["CLOSE", "CORRECT", "ENQUEUE", "LOSE", "NEXT", "RATE", "RECORD", "RESERVE", "Script", "pack"]
 

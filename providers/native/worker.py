@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounting.redis_types import RedisClient
+from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.base import BlobStore
 from providers.native.grants import Granter

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.storage import LocalStorage
+from gateway.storage.local import LocalStorage
 from gateway.worker.custom_ids import read_custom_ids
 from gateway.worker.results import assemble
 from providers import keys

@@ -30,7 +30,7 @@ BIG_LINES = 50_000
 BIG_BYTES = 150 * 2**20
 ENDPOINT = "/v1/chat/completions"
 PYTHON = sys.executable
-# The console script pip writes: `from gateway.cli import main; sys.exit(main())`, no importlib.metadata.
+# The console script pip writes: `from gateway.cli.commands import main; sys.exit(main())`, no importlib.metadata.
 BATCHGATE = str(Path(sys.executable).with_name("batchgate"))
 LINE = (
     b'{"custom_id":"a","method":"POST","url":"/v1/chat/completions",'
@@ -90,7 +90,7 @@ def test_start_up_of_help_and_validate(tmp_path: Path) -> None:
         "batchgate --help": [BATCHGATE, "--help"],
         "batchgate validate (1 line)": validate,
         "  same, with --config": [*validate, "--config", str(config)],
-        "  --help without the script": [PYTHON, "-c", "from gateway.cli import main; main()", "--help"],
+        "  --help without the script": [PYTHON, "-c", "from gateway.cli.commands import main; main()", "--help"],
         "batchgate files --help": [BATCHGATE, "files", "--help"],
     }
     times = _rounds(commands, REPS)

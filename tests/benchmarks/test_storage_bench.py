@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.storage_factory import open_storage
+from gateway.storage.factory import open_storage
 from tests.integration.storage.conftest import storage_settings
 from tests.integration.storage.s3_server import ACCESS_KEY, REGION, SECRET_KEY
 from tests.support.ports import free_port

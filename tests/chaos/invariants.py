@@ -16,7 +16,7 @@ import msgspec
 import openai
 import redis
 
-from gateway import keys
+from gateway.redis import keys
 from tests.chaos.cluster import ChaosCluster
 from tests.conftest import TENANT_KEYS
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import redis
 
 from accounting import keys as ledger_keys
-from gateway import keys
+from gateway.redis import keys
 from tests.chaos.cluster import ChaosCluster
 from tests.support.batch_upstream import Fault
 from tests.support.processes import BatchgateProcess

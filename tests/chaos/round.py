@@ -16,7 +16,7 @@ import msgspec
 import openai
 import redis
 
-from gateway import keys
+from gateway.redis import keys
 from tests.chaos.cluster import ChaosCluster
 from tests.chaos.invariants import TERMINAL, Findings, check_round
 from tests.chaos.monkey import Monkey

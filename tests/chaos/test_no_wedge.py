@@ -26,7 +26,7 @@ import pytest
 import redis
 
 from accounting import keys as ledger_keys
-from gateway import keys
+from gateway.redis import keys
 from tests.chaos.cluster import ChaosCluster
 from tests.chaos.invariants import TERMINAL, Findings, custom_ids_of
 from tests.chaos.invariants import _check_upstreams as check_upstreams

@@ -11,8 +11,8 @@ import msgspec
 import openai
 import pytest
 
-from gateway.settings import ModelRoute, Settings
-from gateway.storage import LocalStorage
+from gateway.config.settings import ModelRoute, Settings
+from gateway.storage.local import LocalStorage
 from gateway.worker.providers import ProviderSet
 from providers.config import ProviderSettings
 from tests.conftest import METRICS_TOKEN, TENANT_KEYS

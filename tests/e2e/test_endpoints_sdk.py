@@ -13,7 +13,7 @@ import msgspec
 import openai
 import pytest
 
-from gateway.settings import ModelRoute, Settings
+from gateway.config.settings import ModelRoute, Settings
 from providers.config import ProviderSettings
 from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS

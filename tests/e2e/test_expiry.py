@@ -8,7 +8,7 @@ import msgspec
 import openai
 import pytest
 
-from gateway.settings import Settings
+from gateway.config.settings import Settings
 from tests.support.gateway_server import GatewayServer
 from tests.support.scripted_provider import ScriptedProvider
 from tests.support.workflow import jsonl, line, wait_for

@@ -21,8 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from accounting import keys
 from accounting.budget import estimate_max_cost
 from accounting.prices import ModelPrice
-from gateway.cli import main
-from gateway.settings import AccountingSettings, Settings, TagBudgetSettings
+from gateway.cli.commands import main
+from gateway.config.settings import AccountingSettings, Settings, TagBudgetSettings
 from gateway.validation import Validator
 from gateway.worker.providers import ProviderSet
 from tests.conftest import METRICS_TOKEN, TENANT_KEYS

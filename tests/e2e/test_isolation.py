@@ -19,9 +19,9 @@ import httpx
 import msgspec
 import pytest
 
-from gateway.ids import new_batch_id, new_file_id
-from gateway.settings import ModelRoute, RedisSettings, Settings, Tenant, default_settings
-from gateway.storage import LocalStorage
+from gateway.config.settings import ModelRoute, RedisSettings, Settings, Tenant, default_settings
+from gateway.core.ids import new_batch_id, new_file_id
+from gateway.storage.local import LocalStorage
 from gateway.worker.providers import ProviderSet
 from providers.config import ProviderSettings
 from tests.conftest import TENANT_KEYS

@@ -19,9 +19,9 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from gateway import keys
+from gateway.config.settings import LimitsSettings, Settings
 from gateway.files.leases import UploadSlots
-from gateway.settings import LimitsSettings, Settings
+from gateway.redis import keys
 from gateway.worker.providers import ProviderSet
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer

@@ -13,7 +13,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.settings import ModelRoute, Settings
+from gateway.config.settings import ModelRoute, Settings
 from providers.config import ProviderSettings
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import DEEPINFRA, BatchUpstream

@@ -14,7 +14,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from gateway.settings import RedisSettings, Settings, default_settings, load_settings
+from gateway.config.settings import RedisSettings, Settings, default_settings, load_settings
 from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
 from tests.support.gateway_server import GatewayServer
 

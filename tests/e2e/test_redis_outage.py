@@ -12,8 +12,8 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.liveness import TICK_GAUGE
-from gateway.settings import load_settings
+from gateway.config.settings import load_settings
+from gateway.ops.liveness import TICK_GAUGE
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.ports import free_port

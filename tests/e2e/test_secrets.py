@@ -19,7 +19,7 @@ import pytest
 import redis
 import structlog
 
-from gateway.logs import configure_logging
+from gateway.ops.logs import configure_logging
 from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
 from tests.support.ports import free_port
 from tests.support.processes import BatchgateProcess

@@ -20,9 +20,9 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounting import keys as ledger_keys
-from gateway import keys
-from gateway.settings import ModelRoute, Settings
-from gateway.storage import LocalStorage
+from gateway.config.settings import ModelRoute, Settings
+from gateway.redis import keys
+from gateway.storage.local import LocalStorage
 from gateway.worker import failures
 from gateway.worker.providers import ProviderSet
 from providers.base import BatchJob, PollOutcome, ProviderError

@@ -15,7 +15,7 @@ import msgspec
 import openai
 import pytest
 
-from gateway.settings import ModelRoute, RedisSettings, Settings
+from gateway.config.settings import ModelRoute, RedisSettings, Settings
 from providers.config import ProviderSettings
 from tests.e2e.conftest import KEYS
 from tests.e2e.test_accounting_api import get, settled_record

@@ -11,7 +11,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.settings import ModelRoute, Settings
+from gateway.config.settings import ModelRoute, Settings
 from gateway.worker.providers import ProviderSet
 from tests.conftest import TENANT_KEYS
 from tests.e2e.test_accounting_api import get, settled_record

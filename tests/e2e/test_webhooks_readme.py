@@ -15,7 +15,7 @@ import msgspec
 import openai
 import pytest
 
-from gateway.settings import Settings, WebhooksSettings
+from gateway.config.settings import Settings, WebhooksSettings
 from tests.conftest import TENANT_KEYS
 from tests.e2e.test_readme import blocks
 from tests.support.gateway_server import GatewayServer

@@ -14,7 +14,7 @@ import msgspec
 import openai
 import pytest
 
-from gateway.settings import Settings, WebhooksSettings
+from gateway.config.settings import Settings, WebhooksSettings
 from gateway.worker.providers import ProviderSet
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from gateway.settings import Settings
+from gateway.config.settings import Settings
 from tests.conftest import TENANT_KEYS
 from tests.fuzz.upload_client import UploadProbe
 from tests.support.gateway_server import GatewayServer

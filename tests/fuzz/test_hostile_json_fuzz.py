@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.settings import load_settings
+from gateway.config.settings import load_settings
 from tests.conftest import TENANT_KEYS
 from tests.fuzz.hostile_json import Attack, hostile_file, hostile_requests
 from tests.support.gateway_server import GatewayServer

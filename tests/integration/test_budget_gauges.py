@@ -14,9 +14,9 @@ from accounting.cost import price_usage
 from accounting.prices import ModelPrice
 from accounting.records import LedgerRecord
 from accounting.usage import UsageTotals
-from gateway.gauges import update_budget_gauges
+from gateway.config.settings import AccountingSettings, Settings, TagBudgetSettings
+from gateway.ops.gauges import update_budget_gauges
 from gateway.services import open_services
-from gateway.settings import AccountingSettings, Settings, TagBudgetSettings
 
 
 async def test_gauges_show_budget_and_settled_spend_of_this_month(settings: Settings) -> None:

@@ -10,7 +10,7 @@ import asyncio
 
 import aiohttp
 
-from gateway.redis_client import MAX_CONNECTIONS as REDIS_MAX_CONNECTIONS
+from gateway.redis.client import MAX_CONNECTIONS as REDIS_MAX_CONNECTIONS
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 

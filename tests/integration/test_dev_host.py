@@ -9,8 +9,8 @@ import httpx
 import msgspec
 import pytest
 
+from gateway.config.settings import RedisSettings, default_settings
 from gateway.http.host_guard import host_name
-from gateway.settings import RedisSettings, default_settings
 from tests.support.gateway_server import GatewayServer
 from tests.support.redis_server import RedisServer
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.auth import Authenticator
-from gateway.key_files import with_key_files
-from gateway.settings import ConfigError, load_settings
+from gateway.config.key_files import with_key_files
+from gateway.config.settings import ConfigError, load_settings
+from gateway.http.auth import Authenticator
 from tests.support.processes import BATCHGATE
 
 IMAGE_CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "batchgate.toml"

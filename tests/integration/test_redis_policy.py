@@ -8,8 +8,8 @@ import pytest
 import redis.asyncio as aioredis
 from structlog.testing import capture_logs
 
-from gateway.redis_client import open_redis
-from gateway.redis_policy import check_eviction_policy
+from gateway.redis.client import open_redis
+from gateway.redis.policy import check_eviction_policy
 from tests.support.redis_topologies import ClusterServers
 
 

@@ -12,8 +12,8 @@ import pytest
 from accounting.ledger import Ledger
 from accounting.records import LedgerRecord
 from gateway.batches import BatchRecord, BatchStatus, BatchUsage, RequestCounts
+from gateway.config.settings import Settings
 from gateway.services import Services, open_services
-from gateway.settings import Settings
 from gateway.worker.context import WorkerContext
 from gateway.worker.providers import ProviderSet
 from gateway.worker.runner import advance

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway import keys
 from gateway.batches import BatchRecord
+from gateway.config.settings import Settings
 from gateway.files.records import FileRecord
+from gateway.redis import keys
 from gateway.services import Services, open_services
-from gateway.settings import Settings
 from gateway.worker.context import WorkerContext
 from gateway.worker.loop import Worker
 from gateway.worker.providers import ProviderSet

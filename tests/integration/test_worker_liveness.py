@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.liveness import STALE_SECONDS
+from gateway.config.settings import Settings
+from gateway.ops.liveness import STALE_SECONDS
 from gateway.services import open_services
-from gateway.settings import Settings
 from gateway.worker.context import WorkerContext
 from gateway.worker.loop import Worker, WorkerDied
 from gateway.worker.providers import ProviderSet
@@ -87,14 +87,14 @@ def test_readyz_turns_503_when_the_embedded_workers_tick_is_stale(settings: Sett
 
 _SERVE_WITH_A_DYING_WORKER = """
 import sys
-import gateway.app
+import gateway.http.app
 
 async def dying_worker(*args, **kwargs):
     await __import__("asyncio").sleep(0.5)
     raise RuntimeError("worker loop bug")
 
-gateway.app.run_worker_loop = dying_worker
-from gateway.cli import main
+gateway.http.app.run_worker_loop = dying_worker
+from gateway.cli.commands import main
 main(["serve", "--config", sys.argv[1], "--port", sys.argv[2]])
 """
 

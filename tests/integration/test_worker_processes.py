@@ -17,9 +17,9 @@ import openai
 import pytest
 import redis
 
-from gateway import keys
-from gateway.liveness import TICK_GAUGE
-from gateway.metrics_port import DEFAULT_PORTS
+from gateway.ops.liveness import TICK_GAUGE
+from gateway.ops.metrics_port import DEFAULT_PORTS
+from gateway.redis import keys
 from providers import keys as provider_keys
 from tests.conftest import TENANT_KEYS
 from tests.support.batch_upstream import DEEPSEEK, BatchUpstream, Fault
@@ -65,7 +65,7 @@ def world(tmp_path: Path, redis_server: RedisServer) -> Iterator[dict[str, objec
         base_config(tmp_path / "data", redis_server.url, admin=True)
         + PROVIDERS.format(deepseek_url=deepseek.base_url, local_url=local.base_url)
     )
-    from gateway.settings import load_settings
+    from gateway.config.settings import load_settings
 
     api = GatewayServer(load_settings(str(config)))
     api.start()

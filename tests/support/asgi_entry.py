@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from litestar import Litestar
 
-from gateway.app import create_app
-from gateway.logs import configure_logging
-from gateway.settings import load_settings
+from gateway.config.settings import load_settings
+from gateway.http.app import create_app
+from gateway.ops.logs import configure_logging
 
 
 def app_factory() -> Litestar:

@@ -8,8 +8,8 @@ import time
 
 import uvicorn
 
-from gateway.app import create_app
-from gateway.settings import Settings
+from gateway.config.settings import Settings
+from gateway.http.app import create_app
 from gateway.worker.providers import ProviderSet
 from tests.support.ports import free_port
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from gateway.runtime import run_on_fastest_loop
+from gateway.ops.runtime import run_on_fastest_loop
 from providers.config import ProviderSettings
 from providers.native import NativeProvider, NativeTuning
 from tests.support.blobs import DirBlobs

@@ -15,10 +15,18 @@ import click
 import pytest
 
 import accounting
-from gateway.cli import LAZY_COMMANDS, main
+from gateway.cli.commands import LAZY_COMMANDS, main
 
 # Modules the user's side must never load: the HTTP server, Redis, metrics, the worker and the server's app.
-SERVER_MODULES = ("litestar", "redis", "uvicorn", "prometheus_client", "structlog", "gateway.app", "gateway.worker")
+SERVER_MODULES = (
+    "litestar",
+    "redis",
+    "uvicorn",
+    "prometheus_client",
+    "structlog",
+    "gateway.http.app",
+    "gateway.worker",
+)
 # Modules only the network commands need: `--help` and `validate` start faster without them.
 NETWORK_MODULES = ("rich", "httpx")
 
@@ -32,7 +40,7 @@ try:
         for name in args:
             __import__(name)
     else:
-        from gateway.cli import main
+        from gateway.cli.commands import main
         main(args, prog_name="batchgate")
 except SystemExit as exc:
     if exc.code:
@@ -78,16 +86,16 @@ def one_line(tmp_path: Path) -> Path:
 
 def test_help_loads_neither_the_server_nor_the_network_commands(tmp_path: Path) -> None:
     loaded = _loaded(tmp_path, "cli", "--help")
-    assert "gateway.cli" in loaded
+    assert "gateway.cli.commands" in loaded
     assert _of(loaded, SERVER_MODULES + NETWORK_MODULES) == set()
-    assert _of(loaded, ("gateway.validation", "gateway.client_cli", "msgspec")) == set()
+    assert _of(loaded, ("gateway.validation", "gateway.client", "msgspec")) == set()
     assert "importlib.metadata" not in loaded  # only `--version` reads the installed package's metadata
 
 
 def test_validate_loads_the_validator_only(tmp_path: Path, one_line: Path) -> None:
     loaded = _loaded(tmp_path, "cli", "validate", str(one_line), "--endpoint", "/v1/chat/completions")
     assert "gateway.validation" in loaded
-    assert _of(loaded, SERVER_MODULES + NETWORK_MODULES + ("gateway.settings", "gateway.client_cli")) == set()
+    assert _of(loaded, SERVER_MODULES + NETWORK_MODULES + ("gateway.config.settings", "gateway.client")) == set()
 
 
 def test_validate_with_a_config_loads_settings_without_redis(tmp_path: Path, one_line: Path) -> None:
@@ -96,17 +104,17 @@ def test_validate_with_a_config_loads_settings_without_redis(tmp_path: Path, one
     loaded = _loaded(
         tmp_path, "cli", "validate", str(one_line), "--endpoint", "/v1/chat/completions", "--config", str(config)
     )
-    assert "gateway.settings" in loaded
+    assert "gateway.config.settings" in loaded
     assert _of(loaded, SERVER_MODULES + NETWORK_MODULES) == set()
 
 
 def test_the_user_commands_and_client_modules_import_without_the_server(tmp_path: Path) -> None:
-    package = Path(__file__).parents[2] / "gateway" / "client_cli"
-    modules = {f"gateway.client_cli.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"}
+    package = Path(__file__).parents[2] / "gateway" / "client"
+    modules = {f"gateway.client.{path.stem}" for path in package.glob("*.py") if path.stem != "__init__"}
     modules |= {entry.target.partition(":")[0] for entry in LAZY_COMMANDS.values()}
     loaded = _loaded(tmp_path, "import", *sorted(modules))
     assert modules <= loaded
-    assert _of(loaded, (*SERVER_MODULES, "gateway.settings")) == set()
+    assert _of(loaded, (*SERVER_MODULES, "gateway.config.settings")) == set()
 
 
 @pytest.mark.parametrize("name", sorted(LAZY_COMMANDS))

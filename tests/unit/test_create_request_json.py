@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import InvalidRequest
+from gateway.core.errors import InvalidRequest
 from gateway.http.batch_requests import decode_create_request
 
 EXPIRY = b', "output_expires_after": {"anchor": "created_at", "seconds": '

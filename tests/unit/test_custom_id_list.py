@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.storage import LocalStorage
+from gateway.storage.local import LocalStorage
 from gateway.worker.custom_ids import read_custom_ids, store_custom_ids
 
 

@@ -13,9 +13,9 @@ import msgspec
 import pytest
 
 from accounting.usage import USAGE_SHAPES, UsageAccumulator, UsageTotals
+from gateway.config.settings import ConfigError, ModelRoute, Settings, load_settings
 from gateway.http.batch_endpoint import first_line_model, unserved
-from gateway.settings import ConfigError, ModelRoute, Settings, load_settings
-from gateway.storage import LocalStorage
+from gateway.storage.local import LocalStorage
 from gateway.validation.endpoints import ENDPOINTS as LINE_RULES
 from gateway.validation.lines import DEFAULT_CHAT_MAX_OUTPUT_TOKENS
 from providers.config import ProviderSettings
@@ -146,7 +146,7 @@ def test_the_registry_sits_low_and_accounting_imports_neither_upper_layer() -> N
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "providers.config" not in loaded  # the registry pulls in no provider code
-    assert "gateway.settings" not in loaded
+    assert "gateway.config.settings" not in loaded
     alone = "import sys, accounting.usage; print(any(m.startswith(('providers', 'gateway')) for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True, check=True).stdout == "False\n"
 

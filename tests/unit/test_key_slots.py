@@ -15,8 +15,8 @@ import pytest
 from redis.crc import key_slot
 
 from accounting import keys as acct
-from gateway import keys as gw
 from gateway.batches.lua import STATUS_ORDER
+from gateway.redis import keys as gw
 from providers import keys as prov
 
 IDS = ["batch_01J0000000000000000000000A", "batch_zz", "file-abc", "x{y}z"]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from gateway.metrics_port import DEFAULT_PORTS, MetricsPortBusy, MetricsSocket, bind_metrics, serve_metrics
+from gateway.ops.metrics_port import DEFAULT_PORTS, MetricsPortBusy, MetricsSocket, bind_metrics, serve_metrics
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.redis_client import RedisTarget, RedisUrlError, parse_redis_url
-from gateway.settings import ConfigError, load_settings
+from gateway.config.settings import ConfigError, load_settings
+from gateway.redis.client import RedisTarget, RedisUrlError, parse_redis_url
 
 
 @pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://:pw@cache:6380/2", "unix:///run/redis.sock"])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import ConfigError, default_settings, load_settings
+from gateway.config.settings import ConfigError, default_settings, load_settings
 
 VALID = """
 data_dir = "/tmp/bg"

@@ -10,8 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.batches import BatchRecord
-from gateway.liveness import RedisOutage
-from gateway.storage import ObjectMissing, StorageError
+from gateway.ops.liveness import RedisOutage
+from gateway.storage.local import ObjectMissing, StorageError
 from gateway.worker.failures import MIN_RETRY_SECONDS, classify, retry_deadline
 from providers.base import ProviderError
 
@@ -69,7 +69,7 @@ def test_steps_holding_upstream_work_go_on_until_the_window_ends() -> None:
 
 def test_an_outage_logs_one_unavailable_and_one_recovered_line(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([0.0, 1.0, 2.0, 2.5, 2.6, 3.0, 4.0])
-    monkeypatch.setattr("gateway.liveness.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("gateway.ops.liveness.time.monotonic", lambda: next(clock))
     outage = RedisOutage("worker")
     with structlog.testing.capture_logs() as logs:
         outage.failed(RedisConnectionError("refused"))  # t=0: down

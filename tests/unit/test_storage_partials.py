@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from gateway.storage import LocalStorage
+from gateway.storage.local import LocalStorage
 
 
 async def test_sweep_removes_dead_and_ancient_partials_only(tmp_path: Path) -> None:

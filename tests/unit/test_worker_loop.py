@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.runtime import run_on_fastest_loop
+from gateway.ops.runtime import run_on_fastest_loop
 
 
 def test_run_on_fastest_loop_runs_the_coroutine_on_uvloop_where_installed() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from gateway.batches import TRANSITIONS, BatchRecord, BatchStatus
-from gateway.ids import new_batch_id
+from gateway.core.ids import new_batch_id
 
 
 def new_record(tenant: str = "acme", *, created_at: int = 1_000, expires_at: int | None = 90_000) -> BatchRecord:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from gateway import keys
 from gateway.batches import TERMINAL, TRANSITIONS, BatchStatus, BatchStore, timestamp_field
+from gateway.redis import keys
 from tests.integration.batches.racer import race
 from tests.integration.batches.support import new_record
 

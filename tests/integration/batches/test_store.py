@@ -4,9 +4,9 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from gateway import keys
 from gateway.batches import NON_TERMINAL, BatchRecord, BatchStatus, BatchStore, RequestCounts
-from gateway.ids import new_batch_id
+from gateway.core.ids import new_batch_id
+from gateway.redis import keys
 from tests.integration.batches.support import new_record
 
 S = BatchStatus

@@ -7,7 +7,6 @@ import itertools
 import pytest
 import redis.asyncio as aioredis
 
-from gateway import keys
 from gateway.batches import (
     TERMINAL,
     TRANSITIONS,
@@ -17,6 +16,7 @@ from gateway.batches import (
     RequestCounts,
     timestamp_field,
 )
+from gateway.redis import keys
 from tests.integration.batches.support import new_record, path_to
 
 PAIRS = list(itertools.product(BatchStatus, BatchStatus))

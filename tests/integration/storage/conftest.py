@@ -9,9 +9,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from gateway.settings import Settings, StorageSettings, default_settings
-from gateway.storage_factory import Storage, open_storage
-from gateway.storage_s3 import S3Storage
+from gateway.config.settings import Settings, StorageSettings, default_settings
+from gateway.storage.factory import Storage, open_storage
+from gateway.storage.s3 import S3Storage
 from tests.integration.storage.s3_server import S3Server
 
 SMALL_PART = 5 * 1024 * 1024  # S3's minimum part size, so a test object spans several parts cheaply

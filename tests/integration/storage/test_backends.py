@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from gateway.storage import StorageError
-from gateway.storage_factory import Storage
-from gateway.storage_s3 import S3Storage
+from gateway.storage.factory import Storage
+from gateway.storage.local import StorageError
+from gateway.storage.s3 import S3Storage
 from tests.integration.storage.conftest import SMALL_PART
 
 MIB = 1024 * 1024

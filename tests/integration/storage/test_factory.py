@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from gateway.settings import ConfigError
-from gateway.storage import LocalStorage, StorageError
-from gateway.storage_factory import open_storage
-from gateway.storage_s3 import S3Storage
+from gateway.config.settings import ConfigError
+from gateway.storage.factory import open_storage
+from gateway.storage.local import LocalStorage, StorageError
+from gateway.storage.s3 import S3Storage
 from tests.integration.storage.conftest import storage_settings
 from tests.integration.storage.s3_server import S3Server
 from tests.integration.storage.test_backends import chunks_of

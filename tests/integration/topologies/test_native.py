@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from accounting.redis_types import RedisClient
-from gateway.redis_client import open_redis
+from gateway.core.redis_types import RedisClient
+from gateway.redis.client import open_redis
 from providers.native import NativeProvider
 from tests.integration.providers.native.conftest import FAST, settings_for
 from tests.integration.providers.native.helpers import make_job, poll_until_finished, results, running

@@ -19,9 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from accounting.redis_types import RedisClient
 from gateway.batches import BatchStatus, BatchStore
-from gateway.redis_client import open_redis
+from gateway.core.redis_types import RedisClient
+from gateway.redis.client import open_redis
 from tests.integration.batches.support import new_record
 from tests.support.redis_topologies import SentinelServers
 

@@ -11,13 +11,13 @@ from decimal import Decimal
 import pytest
 
 from accounting.ledger import Ledger
-from accounting.redis_types import RedisClient
 from gateway.batches import BatchStatus, BatchStore, Schedule, TooManyBatchesInFlightError
+from gateway.core.ids import new_file_id
+from gateway.core.redis_types import RedisClient
 from gateway.files.leases import UploadSlots
 from gateway.files.records import FileRecord
 from gateway.files.store import FileStore
-from gateway.ids import new_file_id
-from gateway.redis_client import open_redis
+from gateway.redis.client import open_redis
 from tests.integration.accounting.support import make_record
 from tests.integration.batches.support import new_record
 

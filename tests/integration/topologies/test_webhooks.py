@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from accounting.redis_types import RedisClient
-from gateway.redis_client import open_redis
+from gateway.core.redis_types import RedisClient
+from gateway.redis.client import open_redis
 from gateway.webhooks import Delivery, DeliveryQueue, EndpointStore
 from gateway.webhooks.records import EndpointRecord
 from gateway.webhooks.signing import new_secret

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from gateway.batches import BatchRecord, BatchStatus
-from gateway.settings import WebhooksSettings
+from gateway.config.settings import WebhooksSettings
 from gateway.webhooks import Deliverer, Delivery, DeliveryQueue, EndpointStore, enqueue_batch_event, open_client, send
 from gateway.webhooks.records import EndpointRecord
 from gateway.webhooks.signing import new_secret

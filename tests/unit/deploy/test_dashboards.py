@@ -13,7 +13,7 @@ import yaml  # type: ignore[import-untyped]  # no stubs installed; PyYAML comes 
 from prometheus_client import CollectorRegistry
 
 from accounting.metrics import Metrics, StatusGaugeCollector, StatusSnapshot
-from gateway.liveness import WorkerHealth
+from gateway.ops.liveness import WorkerHealth
 
 DEPLOY = Path(__file__).parents[3] / "deploy"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "batchgate.json"

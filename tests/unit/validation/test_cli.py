@@ -6,7 +6,7 @@ import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
-from gateway.cli_validate import validate_command
+from gateway.cli.validate import validate_command
 from tests.unit.validation.builders import CHAT, EMBEDDINGS, jsonl, request
 
 CONFIG = """

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
-from gateway.cli_validate import validate_command
+from gateway.cli.validate import validate_command
 from gateway.validation import ValidationReport, Validator
 from gateway.validation.endpoints import ENDPOINTS as VALIDATED_ENDPOINTS
 from tests.unit.validation.builders import CHAT, COMPLETIONS, EMBEDDINGS, MODERATIONS, jsonl, line, request

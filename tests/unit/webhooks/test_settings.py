@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import ConfigError, Settings, load_settings
+from gateway.config.settings import ConfigError, Settings, load_settings
 
 
 def _load(tmp_path: Path, section: str) -> Settings:

@@ -1,0 +1,1 @@
+"""The `batchgate` command: serve, worker, validate, and the lazily imported user commands."""

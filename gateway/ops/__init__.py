@@ -1,0 +1,1 @@
+"""Running the service: logs, the event loop, liveness, gauges and the worker's metrics port."""

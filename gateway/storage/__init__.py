@@ -1,0 +1,1 @@
+"""Where file contents live: a local directory or S3, behind one `Storage` interface."""
