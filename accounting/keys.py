@@ -1,7 +1,7 @@
 """Every Redis key of the accounting package, in one place. Nothing else formats an accounting key.
 
-All keys share the project's prefix (`gateway.core.keyspace`) and one hash tag, `{acct}`, so every ledger key lives in one
-Redis Cluster slot and the settlement script can touch a record, the indexes, the totals and the budget
+All keys share the project's prefix (`gateway.core.keyspace`) and one hash tag, `{acct}`, so every ledger
+key lives in one Redis Cluster slot and the settlement script can touch a record, the indexes, the totals and the budget
 reservations atomically. The ledger writes once per batch, so one slot is never a hot spot. Every script
 names each key it touches in KEYS[] (none is built inside Lua), as Cluster proxies and managed services demand.
 """

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -25,7 +24,6 @@ __all__ = [
     "Metrics",
     "StatusGaugeCollector",
     "StatusSnapshot",
-    "UpstreamOutcome",
     "WithoutLabels",
 ]
 
@@ -34,7 +32,6 @@ STATUS_GAUGE = "batchgate_batches_current"
 # The declared allocation tag keys join them (`Metrics.business_labels`); `value` is a tag budget's tag value.
 BUSINESS_LABELS = frozenset({"tenant", "value"})
 # Outcome of one upstream call: the label set of batchgate_upstream_requests_total and its latency histogram.
-UpstreamOutcome = Literal["ok", "http_4xx", "http_429", "http_5xx", "timeout", "connection_error"]
 TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
 _MONEY = ("tenant", "provider", "model")
 # A batch runs for minutes to a day: hour-scale buckets, up to the 24 h completion window and beyond.
@@ -179,8 +176,9 @@ class Metrics:
             registry=registry,
         )
 
-    def observe_upstream(self, provider: str, outcome: UpstreamOutcome, seconds: float) -> None:
-        """Count one upstream call and its latency (`http_429` also counts as rate limited)."""
+    def observe_upstream(self, provider: str, outcome: str, seconds: float) -> None:
+        """Count one upstream call and its latency; `outcome` is a `providers.base.UpstreamOutcome` (`http_429`
+        also counts as rate limited)."""
         self.upstream_requests.labels(provider, outcome).inc()
         self.upstream_duration.labels(provider, outcome).observe(seconds)
         if outcome == "http_429":

@@ -26,7 +26,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import msgspec
 
-from accounting.metrics import UpstreamOutcome
+# How one upstream HTTP call ended: the `outcome` label of the upstream metrics.
+UpstreamOutcome = Literal["ok", "http_4xx", "http_429", "http_5xx", "timeout", "connection_error"]
 
 # Told of every upstream HTTP call: (provider name, outcome, seconds). The gateway passes its metrics here.
 UpstreamObserver = Callable[[str, UpstreamOutcome, float], None]
@@ -52,6 +53,7 @@ __all__ = [
     "Running",
     "SelfExecuting",
     "UpstreamObserver",
+    "UpstreamOutcome",
     "outcome_of_status",
 ]
 

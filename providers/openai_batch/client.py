@@ -15,8 +15,7 @@ import httpx
 import msgspec
 import structlog
 
-from accounting.metrics import UpstreamOutcome
-from providers.base import ProviderError, UpstreamObserver, outcome_of_status
+from providers.base import ProviderError, UpstreamObserver, UpstreamOutcome, outcome_of_status
 from providers.config import ProviderSettings
 from providers.openai_batch.auth import HostBearer
 from providers.openai_batch.limiter import RateLimiter

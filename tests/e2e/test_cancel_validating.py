@@ -22,7 +22,7 @@ def test_cancel_while_validating_reports_every_line(client: openai.OpenAI, gatew
     assert cancelling.cancelling_at is not None
     assert client.batches.cancel(batch.id).status == "cancelling"  # repeating the cancel is harmless
 
-    worker = GatewayServer(gateway.config.settings, run_worker=True)  # a worker joins on the same Redis and storage
+    worker = GatewayServer(gateway.settings, run_worker=True)  # a worker joins on the same Redis and storage
     worker.start()
     try:
         done = wait_for(client, batch.id, {"cancelled", "completed", "failed", "expired"})

@@ -33,7 +33,7 @@ def raw(
 
 
 def stored_objects(gateway: GatewayServer) -> list[Path]:
-    root = gateway.config.settings.storage_dir / "files"
+    root = gateway.settings.storage_dir / "files"
     return sorted(root.iterdir()) if root.exists() else []
 
 
@@ -189,11 +189,11 @@ async def test_oversized_batch_upload_is_413_early_and_storage_stays_clean(gatew
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert sent < 260 * 1024 * 1024, f"the gateway read {sent} bytes before answering"
     for _ in range(50):  # the handler removes its partial object as it unwinds
-        if not stored_objects(gateway) and not list(gateway.config.settings.storage_dir.rglob("*.part")):
+        if not stored_objects(gateway) and not list(gateway.settings.storage_dir.rglob("*.part")):
             break
         await asyncio.sleep(0.05)
     assert stored_objects(gateway) == []
-    assert list(gateway.config.settings.storage_dir.rglob("*.part")) == []
+    assert list(gateway.settings.storage_dir.rglob("*.part")) == []
 
 
 async def test_declared_oversized_body_is_rejected_before_reading(gateway: GatewayServer) -> None:
