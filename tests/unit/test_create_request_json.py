@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.batches.create_request import decode_create_request
 from gateway.core.errors import InvalidRequest
-from gateway.http.batch_requests import decode_create_request
 
 EXPIRY = b', "output_expires_after": {"anchor": "created_at", "seconds": '
 GOOD = b'"input_file_id": "file-x", "endpoint": "/v1/chat/completions", "completion_window": "24h"'

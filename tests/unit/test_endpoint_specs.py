@@ -13,8 +13,8 @@ import msgspec
 import pytest
 
 from accounting.usage import USAGE_SHAPES, UsageAccumulator, UsageTotals
+from gateway.batches.endpoint_check import first_line_model, unserved
 from gateway.config.settings import ConfigError, ModelRoute, Settings, load_settings
-from gateway.http.batch_endpoint import first_line_model, unserved
 from gateway.storage.local import LocalStorage
 from gateway.validation.endpoints import ENDPOINTS as LINE_RULES
 from gateway.validation.lines import DEFAULT_CHAT_MAX_OUTPUT_TOKENS
