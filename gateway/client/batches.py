@@ -9,7 +9,7 @@ import click
 
 from gateway.client.api import Api
 from gateway.client.options import api_options, json_option, stderr_console
-from gateway.client.output import batch_detail, batches_table, echo_json, show
+from gateway.client.output import batch_detail, batches_table, emit
 from gateway.client.results import collect, download_results
 
 __all__ = ["batches_group"]
@@ -32,10 +32,7 @@ def list_batches(limit: int, after: str | None, as_json: bool, base_url: str, ap
     """List batches, newest first."""
     with Api(base_url, api_key) as api:
         page = api.batches(limit=limit, after=after)
-    if as_json:
-        echo_json(page.raw)
-    else:
-        show(batches_table(page.value.data))
+    emit(page, as_json, lambda page: batches_table(page.data))
 
 
 @batches_group.command("show")
@@ -46,10 +43,7 @@ def show_batch(batch_id: str, as_json: bool, base_url: str, api_key: str) -> Non
     """Show one batch."""
     with Api(base_url, api_key) as api:
         reply = api.batch(batch_id)
-    if as_json:
-        echo_json(reply.raw)
-    else:
-        show(batch_detail(reply.value))
+    emit(reply, as_json, batch_detail)
 
 
 @batches_group.command("cancel")
@@ -60,10 +54,7 @@ def cancel_batch(batch_id: str, as_json: bool, base_url: str, api_key: str) -> N
     """Ask the server to cancel a batch; finished results are kept."""
     with Api(base_url, api_key) as api:
         reply = api.cancel(batch_id)
-    if as_json:
-        echo_json(reply.raw)
-    else:
-        show(batch_detail(reply.value))
+    emit(reply, as_json, batch_detail)
 
 
 @batches_group.command("download")

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from gateway.client.api import Api
 from gateway.client.options import api_options, json_option, stderr_console
-from gateway.client.output import echo_json, file_detail, files_table, show
+from gateway.client.output import emit, file_detail, files_table
 from gateway.client.progress import transfer
 
 __all__ = ["files_group"]
@@ -30,10 +30,7 @@ def list_files(purpose: str | None, limit: int, after: str | None, as_json: bool
     """List files, newest first."""
     with Api(base_url, api_key) as api:
         page = api.files(limit=limit, after=after, purpose=purpose)
-    if as_json:
-        echo_json(page.raw)
-    else:
-        show(files_table(page.value.data))
+    emit(page, as_json, lambda page: files_table(page.data))
 
 
 @files_group.command("show")
@@ -44,10 +41,7 @@ def show_file(file_id: str, as_json: bool, base_url: str, api_key: str) -> None:
     """Show one file's metadata."""
     with Api(base_url, api_key) as api:
         reply = api.file(file_id)
-    if as_json:
-        echo_json(reply.raw)
-    else:
-        show(file_detail(reply.value))
+    emit(reply, as_json, file_detail)
 
 
 @files_group.command("delete")
@@ -58,10 +52,7 @@ def delete_file(file_id: str, as_json: bool, base_url: str, api_key: str) -> Non
     """Delete a file."""
     with Api(base_url, api_key) as api:
         reply = api.delete_file(file_id)
-    if as_json:
-        echo_json(reply.raw)
-    else:
-        click.echo(f"deleted {reply.value.id}")
+    emit(reply, as_json, lambda deleted: f"deleted {deleted.id}")
 
 
 def _default_name(filename: str, file_id: str) -> Path:

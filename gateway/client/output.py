@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gateway.client.api import Reply
 from gateway.client.wire import BatchView, FileView
 
-__all__ = ["batch_detail", "batches_table", "echo_json", "file_detail", "files_table", "show", "timestamp"]
+__all__ = [
+    "batch_detail",
+    "batches_table",
+    "echo_json",
+    "emit",
+    "file_detail",
+    "files_table",
+    "show",
+    "timestamp",
+]
+
+T = TypeVar("T")
 
 
 def echo_json(raw: bytes) -> None:
@@ -98,3 +111,15 @@ def show(table: Table) -> None:
     if not console.is_terminal:
         console.width = 240  # piped: no terminal to fit, and a cropped id is useless
     console.print(table)
+
+
+def emit(reply: Reply[T], as_json: bool, render: Callable[[T], Table | str]) -> None:
+    """`--json`: the server's body as sent; otherwise `render` of the decoded value (a table or a line)."""
+    if as_json:
+        echo_json(reply.raw)
+        return
+    rendered = render(reply.value)
+    if isinstance(rendered, str):
+        click.echo(rendered)
+    else:
+        show(rendered)
