@@ -7,14 +7,13 @@ CLI's lazy imports) and under `if TYPE_CHECKING:`.
 
 from __future__ import annotations
 
-import ast
 import re
-from collections.abc import Iterator
 from pathlib import Path
+
+from tests.support.import_graph import imports_of, project_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_MAP = ROOT / "docs" / "code-map.md"
-PACKAGES = ("gateway", "providers", "accounting")
 VERIFY = "verify after merge"
 
 _PATH = re.compile(r"`([\w./<>-]+(?:\.py|\.md|/))`")
@@ -72,35 +71,6 @@ def _layer_of(path: str, layers: list[str]) -> str | None:
     return max(matching, key=len, default=None)
 
 
-def _modules() -> dict[str, Path]:
-    modules = {}
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            parts = path.relative_to(ROOT).with_suffix("").parts
-            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return modules
-
-
-def _imports(name: str, path: Path, modules: dict[str, Path]) -> Iterator[str]:
-    """The project modules `name` imports (`from a.b import c`: `a.b.c` when that is a module, else `a.b`)."""
-    package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join([*package[: len(package) - node.level + 1], *([base] if base else [])])
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
-        else:
-            continue
-        for target in targets:
-            while target and target not in modules:
-                target = target.rpartition(".")[0]
-            if target and target != name:
-                yield target
-
-
 def test_the_layer_table_reads_as_written() -> None:
     text = (
         "## Layers\n| Layer | Holds | May import |\n| --- | --- | --- |\n| `a/` | x | nothing of the project |\n"
@@ -117,15 +87,25 @@ def test_every_module_imports_only_what_its_layer_may() -> None:
     rows = dict(_layer_rows(CODE_MAP.read_text(encoding="utf-8")))
     assert {"gateway/core/", "gateway/validation/", "accounting/", "providers/", "gateway/cli/"} <= set(rows)
     layers = list(rows)
-    modules = _modules()
+    modules = project_modules(ROOT)
     path_of = {name: path.relative_to(ROOT).as_posix() for name, path in modules.items()}
     problems = []
     for name, path in modules.items():
         own = _layer_of(path_of[name], layers)
-        for target in _imports(name, path, modules):
+        for target in imports_of(name, path, modules):
             theirs = _layer_of(path_of[target], layers)
             if own is None:
                 problems.append(f"{path_of[name]} is in no layer of the map, and imports {target}")
             elif theirs != own and "*" not in rows[own] and theirs not in rows[own]:
                 problems.append(f"{path_of[name]} ({own}) imports {target} ({theirs}), which its row does not allow")
     assert problems == []
+
+
+def test_the_graph_reads_relative_type_checking_and_lazy_imports(tmp_path: Path) -> None:
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import store\ndef f():\n    import gateway.x\n"
+    )
+    path = tmp_path / "fencing.py"
+    path.write_text(source)
+    modules = {"gateway.batches.store": path, "gateway.x": path, "gateway.batches.fencing": path}
+    assert set(imports_of("gateway.batches.fencing", path, modules)) == {"gateway.batches.store", "gateway.x"}
