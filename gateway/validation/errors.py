@@ -2,7 +2,7 @@
 
 Code names follow OpenAI's where it is known to report them (`invalid_json_line`, `duplicate_custom_id`,
 `url_mismatch`, `model_mismatch`, `empty_file`, `too_many_tasks`); the others are ours, descriptive
-snake_case. `ERROR_CODES` is the published table (the README lists it).
+snake_case. `ERROR_CODES` is the published table (docs/api.md lists it).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README's webhook receiver, run as its own process: it verifies a signed event with the SDK's `unwrap`
+"""The webhook receiver of docs/api.md, run as its own process: it verifies a signed event with the SDK's `unwrap`
 and answers 200, and refuses a forged one with 400."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 
 from gateway.config.settings import Settings, WebhooksSettings
 from tests.conftest import TENANT_KEYS
-from tests.e2e.test_readme import blocks
+from tests.support.doc_snippets import the_snippet
 from tests.support.gateway_server import GatewayServer
 from tests.support.ports import free_port
 
@@ -38,17 +38,19 @@ def _wait_listening(port: int, process: subprocess.Popen[str]) -> None:
             return
         except httpx.TransportError:
             time.sleep(0.05)
-    raise AssertionError("the README receiver did not start")
+    raise AssertionError("the docs' webhook receiver did not start")
 
 
 def test_the_readme_receiver_verifies_events(gateway_allowing_loopback: GatewayServer, tmp_path: Path) -> None:
-    [receiver_code] = [block for block in blocks("py") if "unwrap" in block]
+    receiver = the_snippet("webhook-receiver")
+    assert receiver.language == "py"
+    assert "unwrap" in receiver.text
     sdk = openai.OpenAI(base_url=gateway_allowing_loopback.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0)
     port = free_port()
     endpoint = sdk.webhooks.create(name="readme", url=f"http://127.0.0.1:{port}/", event_types=["batch.completed"])
     env = {**os.environ, "PORT": str(port), "OPENAI_WEBHOOK_SECRET": endpoint.signing_secret}
     process = subprocess.Popen(
-        [sys.executable, "-c", receiver_code],
+        [sys.executable, "-c", receiver.text],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

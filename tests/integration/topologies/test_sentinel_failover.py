@@ -1,6 +1,6 @@
 """Sentinel failover: the primary dies, the Sentinel promotes its replica, and batchgate's client follows.
 
-README "Operations" promises that a `redis+sentinel://` client follows failovers. Here a real primary, a
+docs/operations.md promises that a `redis+sentinel://` client follows failovers. Here a real primary, a
 real replica and a real Sentinel (quick failure detection) run; a batch is created, the primary is
 SIGKILLed, and the same client (no restart, no new URL) reads the batch back and moves it on once the
 Sentinel names the promoted replica. Writes that fail during the election are retried, as the worker does.

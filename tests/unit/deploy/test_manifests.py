@@ -124,9 +124,12 @@ _KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_-]{6,}")
 
 
 def _documented_keys() -> set[str]:
-    texts = [ROOT / "README.md", *DEPLOY.rglob("*.md"), *DEPLOY.rglob("*.toml"), *DEPLOY.rglob("*.y*ml")]
+    texts = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *DEPLOY.rglob("*.md"), *DEPLOY.rglob("*.toml")]
+    texts += DEPLOY.rglob("*.y*ml")
     texts.append(DEPLOY / "Dockerfile")
-    return {key for path in texts for key in _KEY_LIKE.findall(path.read_text(encoding="utf-8"))}
+    keys = {key for path in texts for key in _KEY_LIKE.findall(path.read_text(encoding="utf-8"))}
+    assert "sk-research-change-me" in keys, "the docs' example key is no longer read"
+    return keys
 
 
 @pytest.mark.parametrize("path", [DEPLOY / "batchgate.toml", K8S / "batchgate.toml"], ids=["image", "k8s"])
