@@ -1,5 +1,5 @@
 """`/v1/batches`: create, retrieve, list, cancel — wire-exact with OpenAI (spec §1.7–1.10). The rules live in
-`gateway.batches.service`; this controller decodes, authenticates and renders."""
+`gateway.api.batches`; this controller decodes, authenticates and renders."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
+from gateway.api.batches import cancel_batch, create_batch, owned_batch
 from gateway.batches import BatchList, BatchObject, to_list, to_wire
 from gateway.batches.create_request import decode_create_request
 from gateway.batches.live import with_live_counts
-from gateway.batches.service import cancel_batch, create_batch, owned_batch
 from gateway.http.bodies import read_body
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.http.openapi import CreateBatchOperation, error_responses

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from accounting.usage import USAGE_SHAPES, UsageAccumulator, UsageTotals
-from gateway.batches.endpoint_check import first_line_model, unserved
+from gateway.api.endpoint_check import first_line_model, unserved
 from gateway.config.settings import ConfigError, ModelRoute, Settings, load_settings
 from gateway.storage.local import LocalStorage
 from gateway.validation.endpoints import ENDPOINTS as LINE_RULES

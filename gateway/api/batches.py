@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 from accounting.tags import InvalidTagError, check_tags
+from gateway.api.endpoint_check import check_endpoint_served
 from gateway.batches.create_request import CreateBatchRequest
-from gateway.batches.endpoint_check import check_endpoint_served
 from gateway.batches.records import BatchRecord
 from gateway.batches.status import TERMINAL, BatchStatus
 from gateway.batches.store import IllegalTransitionError, TooManyBatchesInFlightError
