@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import msgspec
 
-from providers.config import ProviderSettings
+from providers.settings import BaseProviderSettings
 
 __all__ = ["RetryPolicy", "backoff_seconds", "is_retryable_status", "retry_after_seconds"]
 
@@ -41,7 +41,7 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     max_retry_after: float = 60.0  # the longest pause an upstream's Retry-After may impose
 
     @classmethod
-    def of(cls, settings: ProviderSettings) -> RetryPolicy:
+    def of(cls, settings: BaseProviderSettings) -> RetryPolicy:
         return cls(
             attempts=settings.max_attempts,
             base_delay=settings.retry_base_seconds,

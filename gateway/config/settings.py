@@ -6,11 +6,13 @@ Loading happens only at an entry point (`load_settings`); importing this module 
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import msgspec
 
@@ -18,7 +20,9 @@ from accounting.price_windows import PriceWindow
 from accounting.prices import DEFAULT_MODEL_PRICES
 from accounting.tags import DEFAULT_LABEL_CAP, RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
 from gateway.redis.url import RedisUrlError, parse_redis_url
-from providers.config import ALL_ENDPOINTS, ProviderSettings
+from gateway.validation.endpoints import ALL_ENDPOINTS
+from providers.config import NativeSettings, OpenAIBatchSettings, ProviderSettings
+from providers.registry import REGISTRY, KindRegistry
 
 __all__ = [
     "ALL_ENDPOINTS",
@@ -27,6 +31,8 @@ __all__ = [
     "ConfigError",
     "LimitsSettings",
     "ModelRoute",
+    "NativeSettings",
+    "OpenAIBatchSettings",
     "ProviderSettings",
     "RedisSettings",
     "ServerSettings",
@@ -246,11 +252,7 @@ def _check_accounting(accounting: AccountingSettings) -> None:
 def _reject_unknown_keys(raw: object, info: msgspec.inspect.Type, path: str) -> None:
     """Name the full path of an unknown key (msgspec alone says `$.providers[...]` for dict values)."""
     if isinstance(info, msgspec.inspect.StructType) and isinstance(raw, dict):
-        fields = {field.encode_name: field.type for field in info.fields}
-        for key, value in raw.items():
-            if key not in fields:
-                raise msgspec.ValidationError(f"unknown key `{path}.{key}`" if path else f"unknown key `{key}`")
-            _reject_unknown_keys(value, fields[key], f"{path}.{key}" if path else key)
+        _reject_unknown_fields(raw, info, path, ())
     elif isinstance(info, msgspec.inspect.DictType) and isinstance(raw, dict):
         for key, value in raw.items():
             _reject_unknown_keys(value, info.value_type, f"{path}.{key}")
@@ -258,22 +260,53 @@ def _reject_unknown_keys(raw: object, info: msgspec.inspect.Type, path: str) -> 
         for index, value in enumerate(raw):
             _reject_unknown_keys(value, info.item_type, f"{path}[{index}]")
     elif isinstance(info, msgspec.inspect.UnionType):
+        tagged = [member for member in info.types if isinstance(member, msgspec.inspect.StructType) and member.tag]
+        if tagged and isinstance(raw, dict):
+            _reject_tagged(raw, tagged, path)
+            return
         for member in info.types:
             _reject_unknown_keys(raw, member, path)
 
 
+def _reject_tagged(raw: dict[str, object], members: list[msgspec.inspect.StructType], path: str) -> None:
+    """A table of a union tagged on a field (`kind`): its keys are checked against the member it names."""
+    field = members[0].tag_field or ""
+    by_tag = {member.tag: member for member in members}
+    tag = raw.get(field)
+    chosen = by_tag.get(tag) if isinstance(tag, str) else None
+    if chosen is None:
+        expected = ", ".join(repr(tag) for tag in by_tag)
+        raise msgspec.ValidationError(f"`{path}.{field}` must be one of {expected}, not {tag!r}")
+    _reject_unknown_fields(raw, chosen, path, [member for member in members if member is not chosen])
+
+
+def _reject_unknown_fields(
+    raw: dict[str, object], info: msgspec.inspect.StructType, path: str, others: Sequence[msgspec.inspect.StructType]
+) -> None:
+    fields = {field.encode_name: field.type for field in info.fields}
+    for key, value in raw.items():
+        if key == info.tag_field:
+            continue
+        where = f"{path}.{key}" if path else key
+        if key not in fields:
+            owners = [str(other.tag) for other in others if any(f.encode_name == key for f in other.fields)]
+            if owners:
+                kinds = " and ".join(f"`{owner}`" for owner in owners)
+                raise msgspec.ValidationError(f"unknown key `{where}`: a key of {kinds} providers, not of `{info.tag}`")
+            raise msgspec.ValidationError(f"unknown key `{where}`")
+        _reject_unknown_keys(value, fields[key], where)
+
+
 def default_settings() -> Settings:
     """Settings used when no config file is given: DeepSeek and DeepInfra with dated default prices."""
-    providers = {
-        "deepseek": ProviderSettings(
-            kind="openai_batch",
+    providers: dict[str, ProviderSettings] = {
+        "deepseek": OpenAIBatchSettings(
             base_url="https://api.deepseek.com/v1",
             api_key_env="DEEPSEEK_API_KEY",
             batch_discount=Decimal("0.5"),
             endpoints=["/v1/chat/completions"],
         ),
-        "deepinfra": ProviderSettings(
-            kind="openai_batch",
+        "deepinfra": OpenAIBatchSettings(
             base_url="https://api.deepinfra.com/v1/openai",
             api_key_env="DEEPINFRA_API_KEY",
             batch_discount=Decimal("0.2"),
@@ -293,11 +326,17 @@ def default_settings() -> Settings:
     return Settings(providers=providers, models=models)
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Load the config named by `path`, else by BATCHGATE_CONFIG, else the defaults; REDIS_URL overrides."""
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: dict[str, str] | None = None,
+    *,
+    kinds: KindRegistry = REGISTRY,
+) -> Settings:
+    """Load the config named by `path`, else by BATCHGATE_CONFIG, else the defaults; REDIS_URL overrides.
+    `kinds`: the provider kinds its `[providers.NAME]` tables may name."""
     env = os.environ if environ is None else environ
     config_path = path or env.get("BATCHGATE_CONFIG") or None
-    settings = _read_file(Path(config_path)) if config_path else default_settings()
+    settings = _read_file(Path(config_path), _settings_type(kinds)) if config_path else default_settings()
     redis_url = env.get("REDIS_URL")
     if redis_url:
         settings = msgspec.structs.replace(settings, redis=RedisSettings(url=redis_url))
@@ -315,7 +354,18 @@ def _check_redis_url(url: str) -> None:
         raise ConfigError(f"redis.url (or REDIS_URL): {exc}") from None
 
 
-def _read_file(path: Path) -> Settings:
+@functools.cache
+def _settings_type(kinds: KindRegistry) -> type[Settings]:
+    """`Settings` whose provider tables decode as the union of `kinds` (the built-in registry's: `Settings`)."""
+    if kinds is REGISTRY:
+        return Settings
+    union: Any = kinds.settings_union
+    providers: tuple[str, Any, Any] = ("providers", dict[str, union], msgspec.field(default_factory=dict))
+    made = msgspec.defstruct("Settings", [providers], bases=(Settings,), kw_only=True, forbid_unknown_fields=True)
+    return cast(type[Settings], made)
+
+
+def _read_file(path: Path, settings_type: type[Settings]) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -325,7 +375,7 @@ def _read_file(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
     try:
-        _reject_unknown_keys(raw, msgspec.inspect.type_info(Settings), "")
-        return msgspec.convert(raw, Settings)
+        _reject_unknown_keys(raw, msgspec.inspect.type_info(settings_type), "")
+        return msgspec.convert(raw, settings_type)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"config file {str(path)!r}: {exc}") from None

@@ -12,8 +12,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.core.redis_types import RedisClient
 from providers import keys
-from providers.config import ProviderSettings
 from providers.native.scripts import RATE
+from providers.native.settings import NativeSettings
 
 __all__ = ["AdaptiveLimit", "RateLimiter", "UpstreamGate"]
 
@@ -84,7 +84,7 @@ class RateLimiter:
         self,
         redis: RedisClient,
         provider: str,
-        settings: ProviderSettings,
+        settings: NativeSettings,
         safety: float,
         correct: Callable[[str, float], None],
     ) -> None:

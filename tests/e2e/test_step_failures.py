@@ -26,7 +26,7 @@ from gateway.storage.local import LocalStorage
 from gateway.worker import failures
 from gateway.worker.providers import ProviderSet
 from providers.base import BatchJob, PollOutcome, ProviderError
-from providers.config import ProviderSettings
+from providers.config import OpenAIBatchSettings
 from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import BatchUpstream, Fault
@@ -234,8 +234,8 @@ def test_upstream_output_file_404_on_the_real_adapter(
 ) -> None:
     for name, value in KEYS.items():
         monkeypatch.setenv(name, value)
-    provider = ProviderSettings(
-        kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+    provider = OpenAIBatchSettings(
+        base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
         batch_discount=Decimal("0.5"), endpoints=["/v1/chat/completions"], poll_interval_seconds=0.2,
     )  # fmt: skip
     route = ModelRoute(

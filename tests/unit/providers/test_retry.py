@@ -8,7 +8,7 @@ from email.utils import formatdate
 import httpx
 import pytest
 
-from providers.config import ProviderSettings
+from providers.config import NativeSettings, OpenAIBatchSettings
 from providers.retry import RetryPolicy, backoff_seconds, is_retryable_status, retry_after_seconds
 
 
@@ -47,9 +47,9 @@ def test_backoff_is_full_jitter_doubling_up_to_the_cap() -> None:
 
 
 def test_policy_values_come_from_provider_settings() -> None:
-    settings = ProviderSettings(
-        kind="native", base_url="http://h", max_attempts=7, retry_base_seconds=0.1, retry_max_seconds=2.0,
+    settings = NativeSettings(
+        base_url="http://h", max_attempts=7, retry_base_seconds=0.1, retry_max_seconds=2.0,
         max_retry_after_seconds=5.0,
     )  # fmt: skip
     assert RetryPolicy.of(settings) == RetryPolicy(attempts=7, base_delay=0.1, max_delay=2.0, max_retry_after=5.0)
-    assert RetryPolicy.of(ProviderSettings(kind="openai_batch", base_url="http://h")).max_retry_after == 60.0
+    assert RetryPolicy.of(OpenAIBatchSettings(base_url="http://h")).max_retry_after == 60.0
