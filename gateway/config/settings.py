@@ -79,9 +79,12 @@ class BatchesSettings(_Strict):
     # How long a worker's claim on a batch lives without renewal before another worker takes it over
     # (renewed every third of it): a SIGKILLed worker's batches move to another worker within this.
     lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
-    # How long a failing worker step is retried (backoff with jitter) before its batch ends with the
-    # step's error code; the batch's expires_at bounds it too (gateway/worker/failures.py).
+    # How long a failing worker step is retried before its batch ends with the step's error code; the
+    # batch's expires_at bounds it too (gateway/worker/failures.py). Between tries: full jitter
+    # (providers/retry.py), ceilings doubling from step_retry_base_seconds up to step_retry_max_seconds.
     step_retry_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    step_retry_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    step_retry_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
 
 class LimitsSettings(_Strict):
@@ -99,7 +102,8 @@ class WebhooksSettings(_Strict):
     # Hosts a tenant's webhook URL may name although they resolve to loopback/private/link-local addresses;
     # plain http is allowed for them too. Compared with the URL's host name, case-insensitively.
     allowed_hosts: list[str] = msgspec.field(default_factory=list)
-    # Exponential backoff between attempts: first_retry_seconds, doubling, at most max_retry_seconds.
+    # Between attempts: full jitter (providers/retry.py), ceilings doubling from first_retry_seconds up to
+    # max_retry_seconds.
     first_retry_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     max_retry_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
     # A delivery is retried for at least this long after the event (OpenAI's contract: at least 24 hours).
