@@ -23,7 +23,6 @@ from accounting import keys as ledger_keys
 from gateway.config.settings import ModelRoute, Settings
 from gateway.redis import keys
 from gateway.storage.local import LocalStorage
-from gateway.worker import failures
 from gateway.worker.providers import ProviderSet
 from providers.base import BatchJob, PollOutcome, ProviderError
 from providers.config import OpenAIBatchSettings
@@ -74,12 +73,16 @@ class _SubmitDown(ScriptedProvider):
 
 
 @pytest.fixture
-def serve_with(scripted_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    monkeypatch.setattr(failures, "FIRST_RETRY_SECONDS", 0.1)  # the backoff's shape, ten times faster
+def serve_with(scripted_settings: Settings) -> Iterator[object]:
+    # The step backoff's shape, ten times faster: [batches] step_retry_base_seconds and step_retry_max_seconds.
+    batches = msgspec.structs.replace(
+        scripted_settings.batches, step_retry_base_seconds=0.1, step_retry_max_seconds=6.0
+    )
+    settings = msgspec.structs.replace(scripted_settings, batches=batches)
     servers: list[GatewayServer] = []
 
     def start(provider: ScriptedProvider) -> tuple[GatewayServer, openai.OpenAI]:
-        server = GatewayServer(scripted_settings, run_worker=True, providers=ProviderSet({"scripted": provider}))
+        server = GatewayServer(settings, run_worker=True, providers=ProviderSet({"scripted": provider}))
         server.start()
         servers.append(server)
         return server, openai.OpenAI(base_url=server.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0)
