@@ -36,7 +36,7 @@ from gateway.validation.measures import (
 from gateway.validation.moderations import ModerationsBody, ModerationsLine, measure_moderations
 from gateway.validation.responses import ResponsesBody, ResponsesLine, measure_responses
 from gateway.validation.spec import Bulk, EndpointSpec, Measured
-from gateway.validation.usage import ChatUsage, ResponsesUsage
+from gateway.validation.usage import ResponsesUsage
 
 __all__ = [
     "ALL_ENDPOINTS",
@@ -76,7 +76,6 @@ _SPECS = (
         default_max_output_tokens=DEFAULT_CHAT_MAX_OUTPUT_TOKENS,
         prompt_fields=("messages",),
         output_limit_fields=("max_completion_tokens", "max_tokens"),
-        usage=ChatUsage,
         default_for=_BOTH,
         whole_line=msgspec.json.Decoder(StrictChatLine),
         bulk=(
@@ -94,7 +93,6 @@ _SPECS = (
         default_max_output_tokens=DEFAULT_COMPLETIONS_MAX_TOKENS,
         prompt_fields=("prompt", "suffix"),
         output_limit_fields=("max_tokens",),
-        usage=ChatUsage,
         default_for=_BOTH,
     ),
     EndpointSpec(
@@ -102,10 +100,7 @@ _SPECS = (
         line=msgspec.json.Decoder(EmbeddingsLine),
         body_type=EmbeddingsBody,
         measure=measure_embeddings,
-        default_max_output_tokens=0,
         prompt_fields=("input",),
-        output_limit_fields=(),
-        usage=ChatUsage,
         default_for=_BOTH,
     ),
     EndpointSpec(
@@ -125,10 +120,7 @@ _SPECS = (
         line=msgspec.json.Decoder(ModerationsLine),
         body_type=ModerationsBody,
         measure=measure_moderations,
-        default_max_output_tokens=0,
         prompt_fields=("input",),
-        output_limit_fields=(),
-        usage=ChatUsage,
         default_for=_NATIVE,
         text_is_line=True,
     ),

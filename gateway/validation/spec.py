@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from gateway.validation.problems import Problem
-from gateway.validation.usage import UsageView
+from gateway.validation.usage import ChatUsage, UsageView
 
 __all__ = ["Bulk", "EndpointSpec", "Measured"]
 
@@ -34,11 +34,11 @@ class EndpointSpec:
     line: msgspec.json.Decoder[Any]  # the fast path: one typed decode of a whole line
     body_type: type[msgspec.Struct]  # the precise path decodes what a body may be, field by field
     measure: Callable[[Any], Measured]
-    default_max_output_tokens: int  # per line (and per choice) when the body sets no limit; 0: no output
     prompt_fields: tuple[str, ...]  # body fields whose JSON the executor's token estimate counts
-    output_limit_fields: tuple[str, ...]  # body fields that cap the output, first set wins
-    usage: type[UsageView]  # how accounting reads `usage` from a response body
     default_for: frozenset[str]  # provider kinds whose default `endpoints` list includes it
+    default_max_output_tokens: int = 0  # per line (and per choice) when the body sets no limit; 0: no output
+    output_limit_fields: tuple[str, ...] = ()  # body fields that cap the output, first set wins
+    usage: type[UsageView] = ChatUsage  # how accounting reads `usage` from a response body
     # Optional: a decoder that reads every byte of the lines it accepts (no unknown fields, no Raw), so
     # its success proves a run valid UTF-8 and the splitter may skip that check (see `lines.StrictChatLine`).
     whole_line: msgspec.json.Decoder[Any] | None = None
