@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.validation.endpoints import ALL_ENDPOINTS
 from providers.native.settings import NativeSettings
 from providers.openai_batch.settings import OpenAIBatchSettings
 from providers.registry import REGISTRY
 from providers.settings import BaseProviderSettings
 
-__all__ = ["ALL_ENDPOINTS", "BaseProviderSettings", "NativeSettings", "OpenAIBatchSettings", "ProviderSettings"]
+__all__ = ["BaseProviderSettings", "NativeSettings", "OpenAIBatchSettings", "ProviderSettings"]
 
 if TYPE_CHECKING:
     ProviderSettings = BaseProviderSettings
