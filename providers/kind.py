@@ -18,7 +18,7 @@ from providers.settings import BaseProviderSettings
 if TYPE_CHECKING:  # the Redis client type pulls in redis; `batchgate validate` loads kinds without it
     from gateway.core.redis_types import RedisClient
 
-__all__ = ["BuildContext", "LiveProgress", "ProviderKind"]
+__all__ = ["AnyKind", "BuildContext", "LiveProgress", "ProviderKind"]
 
 S = TypeVar("S", bound=BaseProviderSettings)
 

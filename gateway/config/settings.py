@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import os
 import tomllib
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -19,6 +18,7 @@ import msgspec
 from accounting.price_windows import PriceWindow
 from accounting.prices import DEFAULT_MODEL_PRICES
 from accounting.tags import DEFAULT_LABEL_CAP, RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
+from gateway.config.unknown_keys import reject_unknown_keys
 from gateway.redis.url import RedisUrlError, parse_redis_url
 from gateway.validation.endpoints import ALL_ENDPOINTS
 from providers.config import NativeSettings, OpenAIBatchSettings, ProviderSettings
@@ -253,54 +253,6 @@ def _check_accounting(accounting: AccountingSettings) -> None:
         seen.add((budget.key, budget.value))
 
 
-def _reject_unknown_keys(raw: object, info: msgspec.inspect.Type, path: str) -> None:
-    """Name the full path of an unknown key (msgspec alone says `$.providers[...]` for dict values)."""
-    if isinstance(info, msgspec.inspect.StructType) and isinstance(raw, dict):
-        _reject_unknown_fields(raw, info, path, ())
-    elif isinstance(info, msgspec.inspect.DictType) and isinstance(raw, dict):
-        for key, value in raw.items():
-            _reject_unknown_keys(value, info.value_type, f"{path}.{key}")
-    elif isinstance(info, msgspec.inspect.ListType) and isinstance(raw, list):
-        for index, value in enumerate(raw):
-            _reject_unknown_keys(value, info.item_type, f"{path}[{index}]")
-    elif isinstance(info, msgspec.inspect.UnionType):
-        tagged = [member for member in info.types if isinstance(member, msgspec.inspect.StructType) and member.tag]
-        if tagged and isinstance(raw, dict):
-            _reject_tagged(raw, tagged, path)
-            return
-        for member in info.types:
-            _reject_unknown_keys(raw, member, path)
-
-
-def _reject_tagged(raw: dict[str, object], members: list[msgspec.inspect.StructType], path: str) -> None:
-    """A table of a union tagged on a field (`kind`): its keys are checked against the member it names."""
-    field = members[0].tag_field or ""
-    by_tag = {member.tag: member for member in members}
-    tag = raw.get(field)
-    chosen = by_tag.get(tag) if isinstance(tag, str) else None
-    if chosen is None:
-        expected = ", ".join(repr(tag) for tag in by_tag)
-        raise msgspec.ValidationError(f"`{path}.{field}` must be one of {expected}, not {tag!r}")
-    _reject_unknown_fields(raw, chosen, path, [member for member in members if member is not chosen])
-
-
-def _reject_unknown_fields(
-    raw: dict[str, object], info: msgspec.inspect.StructType, path: str, others: Sequence[msgspec.inspect.StructType]
-) -> None:
-    fields = {field.encode_name: field.type for field in info.fields}
-    for key, value in raw.items():
-        if key == info.tag_field:
-            continue
-        where = f"{path}.{key}" if path else key
-        if key not in fields:
-            owners = [str(other.tag) for other in others if any(f.encode_name == key for f in other.fields)]
-            if owners:
-                kinds = " and ".join(f"`{owner}`" for owner in owners)
-                raise msgspec.ValidationError(f"unknown key `{where}`: a key of {kinds} providers, not of `{info.tag}`")
-            raise msgspec.ValidationError(f"unknown key `{where}`")
-        _reject_unknown_keys(value, fields[key], where)
-
-
 def default_settings() -> Settings:
     """Settings used when no config file is given: DeepSeek and DeepInfra with dated default prices."""
     providers: dict[str, ProviderSettings] = {
@@ -379,7 +331,7 @@ def _read_file(path: Path, settings_type: type[Settings]) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
     try:
-        _reject_unknown_keys(raw, msgspec.inspect.type_info(settings_type), "")
+        reject_unknown_keys(raw, msgspec.inspect.type_info(settings_type), "")
         return msgspec.convert(raw, settings_type)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"config file {str(path)!r}: {exc}") from None
