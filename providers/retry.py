@@ -3,7 +3,8 @@ to wait, and how long to back off when it did not say.
 
 Every retry loop uses it: the native executor per line, the batch adapter per API call and poll, the
 worker's step retries, its Redis-outage pauses, webhook deliveries and the user's CLI. Provider numbers
-come from the provider's settings (`RetryPolicy.of`), the others from their own config tables.
+come from the provider's settings (`RetryPolicy.of`); worker steps and webhooks pass their config
+tables' numbers to `full_jitter`.
 """
 
 from __future__ import annotations
