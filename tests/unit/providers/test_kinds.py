@@ -15,6 +15,7 @@ from providers.base import Provider
 from providers.kind import BuildContext, ProviderKind
 from providers.native.settings import NativeSettings
 from providers.openai_batch.settings import OpenAIBatchSettings
+from providers.progress import live_progress
 from providers.registry import KINDS, REGISTRY, KindRegistry
 from providers.settings import BaseProviderSettings
 from tests.support.scripted_provider import ScriptedProvider
@@ -120,3 +121,12 @@ def test_the_gateway_names_no_provider_kind() -> None:
         if path.parent.name != "validation" and ('"native"' in path.read_text() or '"openai_batch"' in path.read_text())
     ]
     assert named == []
+
+
+async def test_live_progress_is_read_through_the_kind() -> None:
+    """A kind without a live reader answers None without a Redis call (this client could not connect)."""
+    redis = Redis.from_url("redis://127.0.0.1:9")
+    assert await live_progress("toy", redis, "batch_1", REGISTRY.with_kinds(TOY)) is None
+    assert REGISTRY.get("native").live_progress is not None
+    assert await live_progress("toy", redis, "batch_1") is None  # not in the built-in registry: no reader
+    await redis.aclose()
