@@ -7,6 +7,7 @@ name, so a new kind needs no edit outside `providers/`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -35,6 +36,7 @@ class BuildContext:
     worker_id: str
     observe: UpstreamObserver | None = None  # hears of every upstream call (the gateway's metrics)
     environ: Mapping[str, str] = field(default_factory=dict)  # where API keys are read, at the entry point
+    clock: Callable[[], float] = time.time  # unix seconds: business time, movable in tests
 
     def api_key(self, settings: BaseProviderSettings) -> str | None:
         """The key from the variable `api_key_env` names; handed only to the provider that sends it."""
