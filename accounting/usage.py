@@ -1,23 +1,21 @@
 """Token usage of a batch, summed from its result lines (openai-batch-spec §3.2).
 
-Only `response.status_code` and `response.body.usage` are decoded, through small view Structs, so a
-line's choices, embeddings and messages are skipped by msgspec without building Python objects.
-Provider quirks are read as data: DeepSeek reports `prompt_cache_hit_tokens`/`prompt_cache_miss_tokens`
-where OpenAI reports `prompt_tokens_details.cached_tokens`. Each endpoint names the usage shape its
-responses carry (`providers.endpoints.EndpointSpec.usage`): chat names, or the Responses API's
-(`input_tokens`, `input_tokens_details.cached_tokens`, `output_tokens`,
-`output_tokens_details.reasoning_tokens`); both land in the same totals.
+Only `response.status_code` and `response.body.usage` are decoded, through the endpoint's usage view
+(`EndpointSpec.usage`, from `gateway.validation.usage`), so a line's choices, embeddings and messages are
+skipped by msgspec without building Python objects. Every shape lands in the same totals.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 import msgspec
 
+from gateway.validation.usage import ChatUsage, UsageView
+
 __all__ = [
-    "USAGE_SHAPES",
     "BatchUsage",
     "InputTokensDetails",
     "OutputTokensDetails",
@@ -69,73 +67,12 @@ class UsageTotals(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
-# --- views of one result line: only what accounting reads -------------------------------------------------
-
-
-class _PromptDetails(msgspec.Struct):
-    cached_tokens: int | None = None
-
-
-class _CompletionDetails(msgspec.Struct):
-    reasoning_tokens: int | None = None
-
-
-_Counts = tuple[int, int, int, int]  # input (all prompt tokens), cached input, output, reasoning
-
-
-class _Usage(msgspec.Struct):
-    """Chat, completions and embeddings usage, with DeepSeek's cache fields."""
-
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    prompt_tokens_details: _PromptDetails | None = None
-    completion_tokens_details: _CompletionDetails | None = None
-    prompt_cache_hit_tokens: int | None = None  # DeepSeek
-    prompt_cache_miss_tokens: int | None = None  # DeepSeek
-
-    def counts(self) -> _Counts:
-        details = self.completion_tokens_details
-        reasoning = details.reasoning_tokens if details is not None else None
-        return self._input_tokens(), self._cached_tokens(), self.completion_tokens or 0, reasoning or 0
-
-    def _input_tokens(self) -> int:
-        if self.prompt_tokens is not None:
-            return self.prompt_tokens
-        return (self.prompt_cache_hit_tokens or 0) + (self.prompt_cache_miss_tokens or 0)
-
-    def _cached_tokens(self) -> int:
-        details = self.prompt_tokens_details
-        if details is not None and details.cached_tokens is not None:
-            return details.cached_tokens
-        return self.prompt_cache_hit_tokens or 0
-
-
-class _ResponsesUsage(msgspec.Struct):
-    """The Responses API's usage object (`/v1/responses`)."""
-
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    input_tokens_details: _PromptDetails | None = None
-    output_tokens_details: _CompletionDetails | None = None
-
-    def counts(self) -> _Counts:
-        cached = self.input_tokens_details.cached_tokens if self.input_tokens_details is not None else None
-        reasoning = self.output_tokens_details.reasoning_tokens if self.output_tokens_details is not None else None
-        return self.input_tokens or 0, cached or 0, self.output_tokens or 0, reasoning or 0
-
-
-def _line_decoder(usage: type[_Usage | _ResponsesUsage]) -> msgspec.json.Decoder[Any]:
+@functools.cache
+def _line_decoder(usage: type[UsageView]) -> msgspec.json.Decoder[Any]:
     """A decoder of a result line that reads only `response.status_code` and `response.body.usage`."""
     body = msgspec.defstruct("Body", [("usage", usage | None, None)])
     response = msgspec.defstruct("Response", [("status_code", int, 0), ("body", body | None, None)])
     return msgspec.json.Decoder(msgspec.defstruct("Line", [("response", response | None, None)]))
-
-
-# One line decoder per usage shape (`providers.endpoints.UsageShape` names them).
-USAGE_SHAPES: dict[str, msgspec.json.Decoder[Any]] = {
-    "chat": _line_decoder(_Usage),
-    "responses": _line_decoder(_ResponsesUsage),
-}
 
 
 class UsageAccumulator:
@@ -148,8 +85,9 @@ class UsageAccumulator:
 
     __slots__ = ("_cached", "_completed", "_failed", "_input", "_line", "_output", "_reasoning")
 
-    def __init__(self, shape: str = "chat") -> None:
-        self._line = USAGE_SHAPES[shape]
+    def __init__(self, usage: type[UsageView] = ChatUsage) -> None:
+        """`usage`: the view of the endpoint's usage shape (`EndpointSpec.usage`)."""
+        self._line = _line_decoder(usage)
         self._input = self._cached = self._output = self._reasoning = 0
         self._completed = self._failed = 0
 
@@ -172,7 +110,7 @@ class UsageAccumulator:
         for line in lines:
             self.add(line)
 
-    def _add_usage(self, usage: _Usage | _ResponsesUsage) -> None:
+    def _add_usage(self, usage: UsageView) -> None:
         input_tokens, cached, output, reasoning = usage.counts()
         self._input += input_tokens
         self._cached += cached

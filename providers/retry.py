@@ -1,8 +1,10 @@
-"""The one retry policy of every provider kind: which answers are worth another try, how long the upstream
-asked us to wait, and how long to back off when it did not say.
+"""The one retry policy of batchgate: which answers are worth another try, how long the upstream asked us
+to wait, and how long to back off when it did not say.
 
-Both kinds use it: the native executor per line, the batch adapter per API call. Its numbers come from
-the provider's settings (`RetryPolicy.of`), so an operator tunes them in one place.
+Every retry loop uses it: the native executor per line, the batch adapter per API call and poll, the
+worker's step retries, its Redis-outage pauses, webhook deliveries and the user's CLI. Provider numbers
+come from the provider's settings (`RetryPolicy.of`); worker steps and webhooks pass their config
+tables' numbers to `full_jitter`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,21 @@ import email.utils
 import random
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from providers.config import ProviderSettings
+if TYPE_CHECKING:  # the user's CLI imports this module: it loads no settings
+    from providers.settings import BaseProviderSettings
 
-__all__ = ["RetryPolicy", "backoff_seconds", "is_retryable_status", "retry_after_seconds"]
+__all__ = [
+    "RetryPolicy",
+    "backoff_ceiling",
+    "backoff_seconds",
+    "full_jitter",
+    "is_retryable_status",
+    "retry_after_seconds",
+]
 
 # 408 (timeout), 409 (a transient conflict, as OpenAI-style APIs use it) and 429 (load) are retried, and
 # so is every 5xx except two that describe the request, not the server's state: 501 Not Implemented (the
@@ -41,7 +52,7 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     max_retry_after: float = 60.0  # the longest pause an upstream's Retry-After may impose
 
     @classmethod
-    def of(cls, settings: ProviderSettings) -> RetryPolicy:
+    def of(cls, settings: BaseProviderSettings) -> RetryPolicy:
         return cls(
             attempts=settings.max_attempts,
             base_delay=settings.retry_base_seconds,
@@ -50,12 +61,22 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+def backoff_ceiling(attempt: int, *, base: float, cap: float) -> float:
+    """`min(cap, base * 2^(attempt-1))`: `attempt` is the attempt that just failed, counting from 1."""
+    return min(cap, base * 2.0 ** min(max(attempt, 1) - 1, 60))
+
+
+def full_jitter(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with *full jitter*: uniform between 0 and `backoff_ceiling` (AWS Architecture Blog,
+    "Exponential Backoff And Jitter", 2015). Of the jitter schemes it spreads the retries of many clients
+    the most for the same total work, so a recovering upstream (or Redis, or webhook receiver) is not hit
+    by everyone at once."""
+    return (rng or random).uniform(0.0, backoff_ceiling(attempt, base=base, cap=cap))
+
+
 def backoff_seconds(policy: RetryPolicy, attempt: int) -> float:
-    """Exponential backoff with *full jitter* (uniform between 0 and the ceiling; AWS Architecture Blog,
-    "Exponential Backoff And Jitter", 2015): of the jitter schemes it spreads retries of many clients the
-    most for the same total work. `attempt` is the attempt that just failed, counting from 1."""
-    ceiling = min(policy.max_delay, policy.base_delay * 2 ** min(attempt - 1, 30))
-    return random.uniform(0.0, ceiling)
+    """A provider's backoff after its `attempt`-th failed try (`full_jitter` with the policy's numbers)."""
+    return full_jitter(attempt, base=policy.base_delay, cap=policy.max_delay)
 
 
 def retry_after_seconds(headers: Mapping[str, str], cap: float) -> float | None:

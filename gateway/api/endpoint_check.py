@@ -14,8 +14,8 @@ from gateway.config.settings import Settings
 from gateway.core.errors import InvalidRequest
 from gateway.files.records import FileRecord
 from gateway.services import Services
+from gateway.validation.endpoints import ENDPOINTS
 from providers.base import BlobStore
-from providers.endpoints import ENDPOINTS
 
 __all__ = ["check_endpoint_served", "first_line_model"]
 

@@ -11,7 +11,7 @@ from typing import Literal
 import msgspec
 
 from gateway.core.errors import InvalidRequest
-from providers.endpoints import OPENAI_BATCH_ENDPOINTS
+from gateway.validation.endpoints import OPENAI_BATCH_ENDPOINTS
 
 __all__ = ["CreateBatchRequest", "OutputExpiresAfter", "decode_create_request"]
 

@@ -15,7 +15,7 @@ import click
 import msgspec
 
 from gateway.validation import LineError, ValidationReport, validate_file
-from providers.config import ALL_ENDPOINTS
+from gateway.validation.endpoints import ALL_ENDPOINTS
 
 __all__ = ["validate_command"]
 

@@ -26,6 +26,7 @@ from gateway.client.wire import (
     FileView,
     error_message,
 )
+from providers.retry import is_retryable_status
 
 __all__ = ["Api", "Reply"]
 
@@ -146,6 +147,6 @@ def _raise_for(response: httpx.Response) -> None:
     message = error_message(response.content)
     if status in (401, 403):
         raise AuthFailed(f"authentication failed ({status}): {message}")
-    if status >= 500 or status in (408, 429):
+    if is_retryable_status(status):
         raise Unavailable(f"the server is unavailable ({status}): {message}")
     raise RequestRejected(status, message)

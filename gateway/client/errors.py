@@ -3,7 +3,8 @@
 0 the batch completed (or an admin command succeeded); 1 the batch failed, expired or was cancelled;
 2 usage or validation errors, including requests the server refused as invalid (unknown id, a batch
 that can no longer be cancelled); 3 connection or authentication problems, and servers that answer
-5xx/408/429; 130 the user pressed Ctrl-C and chose to stop following a batch that keeps running.
+what is worth a retry (`providers.retry.is_retryable_status`: 408/409/429, 5xx but 501/505); 130 the
+user pressed Ctrl-C and chose to stop following a batch that keeps running.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from gateway.client.api import Api
 from gateway.client.errors import RequestRejected, Unavailable
 from gateway.client.progress import Tracker, render_batch
 from gateway.client.wire import BatchView, CostView
+from providers.retry import full_jitter
 
 __all__ = ["CostProbe", "follow", "follow_interruptibly"]
 
@@ -46,7 +47,7 @@ class CostProbe:
 def _poll(api: Api, batch_id: str, patience: float) -> BatchView:
     """Retrieve the batch, riding out transient failures (network, 5xx, 429) for up to `patience` s."""
     deadline: float | None = None
-    delay = 0.5
+    failures = 0
     while True:
         try:
             return api.batch(batch_id).value
@@ -55,8 +56,8 @@ def _poll(api: Api, batch_id: str, patience: float) -> BatchView:
             deadline = deadline or now + patience
             if now >= deadline:
                 raise
-            time.sleep(min(delay, deadline - now))
-            delay = min(delay * 2, 30.0)
+            failures += 1
+            time.sleep(min(full_jitter(failures, base=0.5, cap=30.0), deadline - now))
 
 
 def follow(api: Api, batch_id: str, *, interval: float, console: Console, patience: float = 300.0) -> BatchView:

@@ -20,7 +20,7 @@ from gateway.client.options import api_options, stderr_console
 from gateway.client.progress import transfer
 from gateway.client.results import collect
 from gateway.validation import validate_file
-from providers.config import ALL_ENDPOINTS
+from gateway.validation.endpoints import ALL_ENDPOINTS
 
 __all__ = ["parse_metadata", "submit_command"]
 

@@ -6,19 +6,23 @@ Loading happens only at an entry point (`load_settings`); importing this module 
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 import msgspec
 
 from accounting.price_windows import PriceWindow
 from accounting.prices import DEFAULT_MODEL_PRICES
 from accounting.tags import DEFAULT_LABEL_CAP, RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
+from gateway.config.unknown_keys import reject_unknown_keys
 from gateway.redis.url import RedisUrlError, parse_redis_url
-from providers.config import ALL_ENDPOINTS, ProviderSettings
+from gateway.validation.endpoints import ALL_ENDPOINTS
+from providers.config import NativeSettings, OpenAIBatchSettings, ProviderSettings
+from providers.registry import REGISTRY, KindRegistry
 
 __all__ = [
     "ALL_ENDPOINTS",
@@ -27,6 +31,8 @@ __all__ = [
     "ConfigError",
     "LimitsSettings",
     "ModelRoute",
+    "NativeSettings",
+    "OpenAIBatchSettings",
     "ProviderSettings",
     "RedisSettings",
     "ServerSettings",
@@ -73,9 +79,12 @@ class BatchesSettings(_Strict):
     # How long a worker's claim on a batch lives without renewal before another worker takes it over
     # (renewed every third of it): a SIGKILLed worker's batches move to another worker within this.
     lease_seconds: Annotated[float, msgspec.Meta(gt=0)] = 8.0
-    # How long a failing worker step is retried (backoff with jitter) before its batch ends with the
-    # step's error code; the batch's expires_at bounds it too (gateway/worker/failures.py).
+    # How long a failing worker step is retried before its batch ends with the step's error code; the
+    # batch's expires_at bounds it too (gateway/worker/failures.py). Between tries: full jitter
+    # (providers/retry.py), ceilings doubling from step_retry_base_seconds up to step_retry_max_seconds.
     step_retry_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    step_retry_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
+    step_retry_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
 
 class LimitsSettings(_Strict):
@@ -93,7 +102,8 @@ class WebhooksSettings(_Strict):
     # Hosts a tenant's webhook URL may name although they resolve to loopback/private/link-local addresses;
     # plain http is allowed for them too. Compared with the URL's host name, case-insensitively.
     allowed_hosts: list[str] = msgspec.field(default_factory=list)
-    # Exponential backoff between attempts: first_retry_seconds, doubling, at most max_retry_seconds.
+    # Between attempts: full jitter (providers/retry.py), ceilings doubling from first_retry_seconds up to
+    # max_retry_seconds.
     first_retry_seconds: Annotated[float, msgspec.Meta(gt=0)] = 5.0
     max_retry_seconds: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
     # A delivery is retried for at least this long after the event (OpenAI's contract: at least 24 hours).
@@ -243,37 +253,16 @@ def _check_accounting(accounting: AccountingSettings) -> None:
         seen.add((budget.key, budget.value))
 
 
-def _reject_unknown_keys(raw: object, info: msgspec.inspect.Type, path: str) -> None:
-    """Name the full path of an unknown key (msgspec alone says `$.providers[...]` for dict values)."""
-    if isinstance(info, msgspec.inspect.StructType) and isinstance(raw, dict):
-        fields = {field.encode_name: field.type for field in info.fields}
-        for key, value in raw.items():
-            if key not in fields:
-                raise msgspec.ValidationError(f"unknown key `{path}.{key}`" if path else f"unknown key `{key}`")
-            _reject_unknown_keys(value, fields[key], f"{path}.{key}" if path else key)
-    elif isinstance(info, msgspec.inspect.DictType) and isinstance(raw, dict):
-        for key, value in raw.items():
-            _reject_unknown_keys(value, info.value_type, f"{path}.{key}")
-    elif isinstance(info, msgspec.inspect.ListType) and isinstance(raw, list):
-        for index, value in enumerate(raw):
-            _reject_unknown_keys(value, info.item_type, f"{path}[{index}]")
-    elif isinstance(info, msgspec.inspect.UnionType):
-        for member in info.types:
-            _reject_unknown_keys(raw, member, path)
-
-
 def default_settings() -> Settings:
     """Settings used when no config file is given: DeepSeek and DeepInfra with dated default prices."""
-    providers = {
-        "deepseek": ProviderSettings(
-            kind="openai_batch",
+    providers: dict[str, ProviderSettings] = {
+        "deepseek": OpenAIBatchSettings(
             base_url="https://api.deepseek.com/v1",
             api_key_env="DEEPSEEK_API_KEY",
             batch_discount=Decimal("0.5"),
             endpoints=["/v1/chat/completions"],
         ),
-        "deepinfra": ProviderSettings(
-            kind="openai_batch",
+        "deepinfra": OpenAIBatchSettings(
             base_url="https://api.deepinfra.com/v1/openai",
             api_key_env="DEEPINFRA_API_KEY",
             batch_discount=Decimal("0.2"),
@@ -293,11 +282,17 @@ def default_settings() -> Settings:
     return Settings(providers=providers, models=models)
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Load the config named by `path`, else by BATCHGATE_CONFIG, else the defaults; REDIS_URL overrides."""
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: dict[str, str] | None = None,
+    *,
+    kinds: KindRegistry = REGISTRY,
+) -> Settings:
+    """Load the config named by `path`, else by BATCHGATE_CONFIG, else the defaults; REDIS_URL overrides.
+    `kinds`: the provider kinds its `[providers.NAME]` tables may name."""
     env = os.environ if environ is None else environ
     config_path = path or env.get("BATCHGATE_CONFIG") or None
-    settings = _read_file(Path(config_path)) if config_path else default_settings()
+    settings = _read_file(Path(config_path), _settings_type(kinds)) if config_path else default_settings()
     redis_url = env.get("REDIS_URL")
     if redis_url:
         settings = msgspec.structs.replace(settings, redis=RedisSettings(url=redis_url))
@@ -315,7 +310,18 @@ def _check_redis_url(url: str) -> None:
         raise ConfigError(f"redis.url (or REDIS_URL): {exc}") from None
 
 
-def _read_file(path: Path) -> Settings:
+@functools.cache
+def _settings_type(kinds: KindRegistry) -> type[Settings]:
+    """`Settings` whose provider tables decode as the union of `kinds` (the built-in registry's: `Settings`)."""
+    if kinds is REGISTRY:
+        return Settings
+    union: Any = kinds.settings_union
+    providers: tuple[str, Any, Any] = ("providers", dict[str, union], msgspec.field(default_factory=dict))
+    made = msgspec.defstruct("Settings", [providers], bases=(Settings,), kw_only=True, forbid_unknown_fields=True)
+    return cast(type[Settings], made)
+
+
+def _read_file(path: Path, settings_type: type[Settings]) -> Settings:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -325,7 +331,7 @@ def _read_file(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
     try:
-        _reject_unknown_keys(raw, msgspec.inspect.type_info(Settings), "")
-        return msgspec.convert(raw, Settings)
+        reject_unknown_keys(raw, msgspec.inspect.type_info(settings_type), "")
+        return msgspec.convert(raw, settings_type)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"config file {str(path)!r}: {exc}") from None

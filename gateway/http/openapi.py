@@ -24,7 +24,7 @@ from litestar.openapi.spec import (
 
 from gateway.core.errors import ErrorEnvelope
 from gateway.files.records import UPLOAD_PURPOSES
-from providers.config import ALL_ENDPOINTS
+from gateway.validation.endpoints import ALL_ENDPOINTS
 
 __all__ = [
     "BEARER_COMPONENTS",

@@ -11,10 +11,10 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from gateway.validation.endpoints import LineRules
 from gateway.validation.errors import ErrorCode
 from gateway.validation.lines import CustomId
 from gateway.validation.problems import Problem, from_validation, missing
+from gateway.validation.spec import EndpointSpec
 
 __all__ = ["Diagnosis", "diagnose"]
 
@@ -31,7 +31,7 @@ class Diagnosis(NamedTuple):
     body: msgspec.Struct | None  # when the whole body decoded: measured and checked like a good line
 
 
-def diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
+def diagnose(data: bytes | memoryview, spec: EndpointSpec) -> Diagnosis:
     try:
         return _diagnose(data, spec)
     except RecursionError:  # msgspec's decoder recurses once per level: a nesting bomb ends here, not in a crash
@@ -39,7 +39,7 @@ def diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
         return Diagnosis([(ErrorCode.NESTING_TOO_DEEP, message, None)], None, None, None)
 
 
-def _diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
+def _diagnose(data: bytes | memoryview, spec: EndpointSpec) -> Diagnosis:
     try:
         top = _OBJECT.decode(data)
     except msgspec.ValidationError:
@@ -55,7 +55,7 @@ def _diagnose(data: bytes | memoryview, spec: LineRules) -> Diagnosis:
 
 
 def _diagnose_body(
-    raw: msgspec.Raw | None, spec: LineRules, problems: list[Problem]
+    raw: msgspec.Raw | None, spec: EndpointSpec, problems: list[Problem]
 ) -> tuple[str | None, msgspec.Struct | None]:
     if raw is None:
         problems.append(missing("body"))

@@ -16,6 +16,7 @@ from msgspec import UNSET, Meta, Raw, UnsetType
 
 __all__ = [
     "DEFAULT_CHAT_MAX_OUTPUT_TOKENS",
+    "DEFAULT_COMPLETIONS_MAX_TOKENS",
     "ChatBody",
     "ChatLine",
     "CompletionsBody",
@@ -35,6 +36,8 @@ __all__ = [
 # A chat line's output budget when it sets no limit: our planning figure (models differ; most cap a reply
 # well below it).
 DEFAULT_CHAT_MAX_OUTPUT_TOKENS = 4096
+# A completions line's: OpenAI's documented default `max_tokens`.
+DEFAULT_COMPLETIONS_MAX_TOKENS = 16
 
 CustomId = Annotated[str, Meta(min_length=1, max_length=64)]
 ModelName = Annotated[str, Meta(min_length=1)]

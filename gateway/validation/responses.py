@@ -60,7 +60,7 @@ def measure_responses(
     body: ResponsesBody, default_max_output_tokens: int
 ) -> tuple[tuple[Problem, ...], int, int, int, int]:
     """The item checks, and the line's output budget (`max_output_tokens`, else the planning figure).
-    Its input estimate is the line's own bytes (`LineRules.text_is_line`)."""
+    Its input estimate is the line's own bytes (`EndpointSpec.text_is_line`)."""
     problems = () if isinstance(body.input, str) else tuple(_item_problems(body.input))
     return problems, 0, 0, 0, body.max_output_tokens or default_max_output_tokens
 

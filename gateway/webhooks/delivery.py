@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 
 import httpx
@@ -19,6 +18,7 @@ from gateway.webhooks.endpoints import EndpointStore
 from gateway.webhooks.metrics import WebhookMetrics
 from gateway.webhooks.queue import Delivery, DeliveryQueue
 from gateway.webhooks.sender import Attempt, open_client, send
+from providers.retry import full_jitter
 
 __all__ = ["Deliverer", "retry_delay_seconds"]
 
@@ -31,10 +31,10 @@ GRACE_SECONDS = 10.0
 
 
 def retry_delay_seconds(attempts: int, settings: WebhooksSettings) -> float:
-    """Delay after the `attempts`-th failed attempt: doubling from `first_retry_seconds` up to
-    `max_retry_seconds`, with ±20 % jitter so a receiver coming back is not hit by every delivery at once."""
-    delay = min(settings.max_retry_seconds, settings.first_retry_seconds * 2.0 ** min(attempts - 1, 40))
-    return delay * random.uniform(0.8, 1.2)
+    """Delay after the `attempts`-th failed attempt: full jitter under a ceiling doubling from
+    `first_retry_seconds` up to `max_retry_seconds`, so a receiver coming back is not hit by every delivery
+    at once."""
+    return full_jitter(attempts, base=settings.first_retry_seconds, cap=settings.max_retry_seconds)
 
 
 class Deliverer:

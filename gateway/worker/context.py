@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,19 +16,13 @@ from gateway.services import Services
 from gateway.worker.providers import ProviderSet
 from providers.base import BatchJob
 
-__all__ = ["WorkerContext", "backoff_seconds", "job_for", "now_ms"]
+__all__ = ["WorkerContext", "job_for", "now_ms"]
 
 log = structlog.get_logger("batchgate.worker")
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def backoff_seconds(step: int, *, first: float, cap: float) -> float:
-    """Exponential backoff from `first` up to `cap`, with ±20 % jitter so workers do not move in lockstep."""
-    delay: float = min(cap, first * 2.0 ** min(step, 30))
-    return delay * random.uniform(0.8, 1.2)
 
 
 @dataclass

@@ -26,17 +26,17 @@ import httpx
 from redis.exceptions import RedisError
 
 from gateway.batches import TERMINAL, BatchRecord, BatchStatus, Claim, LeaseLostError
+from gateway.config.settings import BatchesSettings
 from gateway.storage.local import ObjectMissing, StorageError
-from gateway.worker.context import WorkerContext, backoff_seconds, job_for, log
+from gateway.worker.context import WorkerContext, job_for, log
 from gateway.worker.finish import finish_batch
 from gateway.worker.settle import end_batch
 from gateway.worker.steps import current_step, entering
 from providers.base import BatchError, Finished, Progress, ProviderError
+from providers.retry import full_jitter
 
-__all__ = ["Failure", "classify", "give_up", "on_step_failure", "retry_deadline"]
+__all__ = ["Failure", "classify", "give_up", "on_step_failure", "retry_deadline", "step_retry_delay"]
 
-FIRST_RETRY_SECONDS = 1.0
-MAX_RETRY_SECONDS = 60.0
 CLOSE_MAX_RETRY_SECONDS = 300.0  # a terminal batch's close (settle, clean up) is retried for ever, slowly
 MIN_RETRY_SECONDS = 30.0  # even a batch past its expiry gets this long to get over a blip
 BUG_ATTEMPTS = 3
@@ -69,6 +69,11 @@ def classify(exc: BaseException, step: str) -> Failure:
     if isinstance(exc, (httpx.TransportError, OSError, TimeoutError)):
         return Failure(True, "network_error", f"{type(exc).__name__}: {message}")
     return Failure(False, "internal_error", f"internal error ({type(exc).__name__})", bug=True)
+
+
+def step_retry_delay(limits: BatchesSettings, attempt: int) -> float:
+    """The pause after a step's `attempt`-th failure in a row: full jitter with the `[batches]` numbers."""
+    return full_jitter(attempt, base=limits.step_retry_base_seconds, cap=limits.step_retry_max_seconds)
 
 
 def retry_deadline(record: BatchRecord, step: str, since: int, budget_seconds: float) -> float:
@@ -119,14 +124,16 @@ async def _retry_or_end(ctx: WorkerContext, claim: Claim, record: BatchRecord, f
     now = time.time()
     since = record.failing_since or int(now)
     if record.status in TERMINAL:  # the close step: there is nothing left to end, only to finish settling
-        delay = backoff_seconds(attempt, first=FIRST_RETRY_SECONDS, cap=CLOSE_MAX_RETRY_SECONDS)
+        base = ctx.services.settings.batches.step_retry_base_seconds
+        delay = full_jitter(attempt + 1, base=base, cap=max(base, CLOSE_MAX_RETRY_SECONDS))
         await ctx.reschedule(claim, delay)
         return
     step = current_step()
-    deadline = retry_deadline(record, step, since, ctx.services.settings.batches.step_retry_seconds)
+    limits = ctx.services.settings.batches
+    deadline = retry_deadline(record, step, since, limits.step_retry_seconds)
     retry = failure.transient or (failure.bug and attempt < BUG_ATTEMPTS)
     if retry and now < deadline:
-        delay = min(backoff_seconds(attempt - 1, first=FIRST_RETRY_SECONDS, cap=MAX_RETRY_SECONDS), deadline - now)
+        delay = min(step_retry_delay(limits, attempt), deadline - now)
         updates = {"attempts": attempt, "last_error": f"{failure.code}: {failure.message}", "failing_since": since}
         await ctx.services.batches.update(record.id, updates)
         await ctx.reschedule(claim, max(0.0, delay))

@@ -11,11 +11,12 @@ import contextlib
 import time
 
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
-from gateway.worker.context import WorkerContext, backoff_seconds, job_for
+from gateway.worker.context import WorkerContext, job_for
 from gateway.worker.finish import finish_batch
 from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
 from providers.base import BatchError, BatchJob, Finished, Provider, Running
+from providers.retry import full_jitter
 
 __all__ = ["follow_batch"]
 
@@ -65,7 +66,7 @@ async def _next_poll_delay(ctx: WorkerContext, record: BatchRecord, outcome: Run
     if fresh.status is BatchStatus.CANCELLING and not fresh.cancel_forwarded:
         return 0
     interval = ctx.services.settings.providers[record.provider or ""].poll_interval_seconds
-    delay = backoff_seconds(record.polls, first=FIRST_POLL_SECONDS, cap=interval)
+    delay = full_jitter(record.polls + 1, base=FIRST_POLL_SECONDS, cap=interval)
     return delay if outcome.poll_after is None else min(delay, outcome.poll_after)
 
 

@@ -21,9 +21,10 @@ from redis.exceptions import RedisError
 
 from gateway.batches import NON_TERMINAL, Claim
 from gateway.ops.liveness import RedisOutage
-from gateway.worker.context import WorkerContext, backoff_seconds, log, now_ms
+from gateway.worker.context import WorkerContext, log, now_ms
 from gateway.worker.runner import advance_safely
 from providers.base import SelfExecuting
+from providers.retry import full_jitter
 
 __all__ = ["Worker", "WorkerDied"]
 
@@ -88,7 +89,7 @@ class Worker:
                     return
                 self._outage.failed(exc)
                 rounds += 1
-                await asyncio.sleep(backoff_seconds(rounds, first=0.2, cap=OUTAGE_BACKOFF_CAP_SECONDS))
+                await asyncio.sleep(full_jitter(rounds + 1, base=0.2, cap=OUTAGE_BACKOFF_CAP_SECONDS))
 
     async def _claim_forever(self, stop: asyncio.Event, helpers: list[asyncio.Task[None]]) -> None:
         while not stop.is_set():
@@ -113,7 +114,7 @@ class Worker:
         except _REDIS_DOWN as exc:
             self._outage.failed(exc)
             self._outage_rounds += 1
-            await asyncio.sleep(backoff_seconds(self._outage_rounds, first=0.2, cap=OUTAGE_BACKOFF_CAP_SECONDS))
+            await asyncio.sleep(full_jitter(self._outage_rounds + 1, base=0.2, cap=OUTAGE_BACKOFF_CAP_SECONDS))
             return []
         self._outage.ok()
         self._outage_rounds = 0

@@ -1,46 +1,21 @@
-"""The configured providers of one worker process, built from settings by kind (a factory table).
+"""The configured providers of one worker process, each built by its kind (`providers.registry`).
 
 API keys are read from the environment variables the config names, here at the entry point, and
-handed only to the provider that sends them upstream.
+handed only to the provider that sends them upstream (`BuildContext.api_key`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from gateway.config.settings import Settings
 from gateway.core.redis_types import RedisClient
-from providers import native, openai_batch
 from providers.base import BlobStore, Provider, UpstreamObserver
-from providers.config import ProviderSettings
+from providers.kind import BuildContext
+from providers.registry import REGISTRY, KindRegistry
 
 __all__ = ["ProviderSet", "build_providers"]
-
-
-@dataclass(frozen=True)
-class _Shared:
-    """What every provider of one process may use."""
-
-    redis: RedisClient
-    blobs: BlobStore
-    worker_id: str
-    observe: UpstreamObserver | None
-
-
-_Factory = Callable[[str, ProviderSettings, str | None, _Shared], Provider]
-
-
-def _openai_batch(name: str, settings: ProviderSettings, key: str | None, shared: _Shared) -> Provider:
-    return openai_batch.build(name, settings, shared.blobs, key, shared.observe)
-
-
-def _native(name: str, settings: ProviderSettings, key: str | None, shared: _Shared) -> Provider:
-    return native.build(name, settings, shared.redis, shared.blobs, key, shared.worker_id)
-
-
-_FACTORIES: Mapping[str, _Factory] = {"openai_batch": _openai_batch, "native": _native}
 
 
 class ProviderSet:
@@ -68,11 +43,11 @@ def build_providers(
     worker_id: str,
     observe: UpstreamObserver | None = None,
     environ: Mapping[str, str] | None = None,
+    kinds: KindRegistry = REGISTRY,
 ) -> ProviderSet:
     env = os.environ if environ is None else environ
-    shared = _Shared(redis=redis, blobs=blobs, worker_id=worker_id, observe=observe)
+    context = BuildContext(redis=redis, blobs=blobs, worker_id=worker_id, observe=observe, environ=env)
     providers = {
-        name: _FACTORIES[config.kind](name, config, env.get(config.api_key_env) if config.api_key_env else None, shared)
-        for name, config in settings.providers.items()
+        name: kinds.get(config.kind).make(name, config, context) for name, config in settings.providers.items()
     }
     return ProviderSet(providers)

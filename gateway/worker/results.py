@@ -18,8 +18,8 @@ import msgspec
 from accounting.usage import UsageAccumulator, UsageTotals
 from gateway.core.ids import new_line_id
 from gateway.storage.local import iter_file
+from gateway.validation.endpoints import ENDPOINTS
 from providers.base import BlobStore
-from providers.endpoints import ENDPOINTS
 
 __all__ = ["NEVER_RAN_MESSAGES", "AssembledFile", "Assembly", "assemble"]
 

@@ -1,6 +1,10 @@
-"""The native executor: batchgate runs batch lines itself against a real-time OpenAI-compatible endpoint."""
+"""The native executor: batchgate runs batch lines itself against a real-time OpenAI-compatible endpoint.
 
-from providers.native.provider import NativeProvider, build
-from providers.native.tuning import NativeTuning
+The package itself loads only its kind and settings (the config loads them); the executor is
+`providers.native.provider.NativeProvider`, imported when a provider is built.
+"""
 
-__all__ = ["NativeProvider", "NativeTuning", "build"]
+from providers.native.kind import NATIVE
+from providers.native.settings import NativeSettings
+
+__all__ = ["NATIVE", "NativeSettings"]

@@ -10,9 +10,8 @@ from decimal import Decimal
 
 import msgspec
 
+from gateway.validation.endpoints import ENDPOINTS, EndpointSpec
 from providers.base import BatchJob, BlobStore
-from providers.endpoints import ENDPOINTS, EndpointSpec
-from providers.endpoints import estimate_tokens as estimate_for
 from providers.native.lines import ChunkLine
 
 __all__ = ["chunk_key", "estimate_tokens", "write_chunks"]
@@ -34,15 +33,15 @@ def chunk_key(batch_id: str, index: int) -> str:
 
 
 def estimate_tokens(body: dict[str, object], endpoint: str = "/v1/chat/completions") -> int:
-    """The endpoint's estimate (`providers.endpoints.estimate_tokens`): prompt JSON / 4 plus the output cap."""
-    return estimate_for(ENDPOINTS[endpoint], body)
+    """The endpoint's estimate (`EndpointSpec.estimate_tokens`): prompt JSON / 4 plus the output cap."""
+    return ENDPOINTS[endpoint].estimate_tokens(body)
 
 
 def _chunk_line(raw: bytes, upstream_model: str, spec: EndpointSpec) -> bytes:
     line = _input_decoder.decode(raw)
     if line.body.get("model") != upstream_model:
         line.body["model"] = upstream_model
-    tokens = estimate_for(spec, line.body)
+    tokens = spec.estimate_tokens(line.body)
     return _encoder.encode(ChunkLine(line.custom_id, msgspec.Raw(_encoder.encode(line.body)), tokens))
 
 

@@ -12,8 +12,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.core.redis_types import RedisClient
 from providers import keys
-from providers.config import ProviderSettings
 from providers.native.scripts import RATE
+from providers.native.settings import NativeSettings
+from providers.retry import full_jitter
 
 __all__ = ["AdaptiveLimit", "RateLimiter", "UpstreamGate"]
 
@@ -84,7 +85,7 @@ class RateLimiter:
         self,
         redis: RedisClient,
         provider: str,
-        settings: ProviderSettings,
+        settings: NativeSettings,
         safety: float,
         correct: Callable[[str, float], None],
     ) -> None:
@@ -126,14 +127,14 @@ class RateLimiter:
                 raise
 
     async def _reserve(self, tokens: int) -> float:
-        backoff = 0.05
+        failures = 0
         while True:
             try:
                 reply = await RATE(self._redis, self._keys, [self._interval, tokens, self._per_token])
                 return float(str(reply.decode() if isinstance(reply, bytes) else reply))
             except (RedisConnectionError, RedisTimeoutError, OSError):
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
+                failures += 1
+                await asyncio.sleep(full_jitter(failures, base=0.05, cap=1.0))
 
 
 class AdaptiveLimit:

@@ -18,7 +18,6 @@ import msgspec
 from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.base import BatchJob, BlobStore, Finished, PollOutcome, Progress, Running
-from providers.config import ProviderSettings
 from providers.native.chunks import chunk_key, write_chunks
 from providers.native.collector import tune_collector
 from providers.native.grants import Granter
@@ -26,11 +25,12 @@ from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter
 from providers.native.runner import LineRunner
 from providers.native.scripts import CLOSE, ENQUEUE
+from providers.native.settings import NativeSettings
 from providers.native.transport import Upstream
 from providers.native.tuning import NativeTuning
 from providers.native.worker import ChunkWorker
 
-__all__ = ["NativeProvider", "build"]
+__all__ = ["NativeProvider"]
 
 
 class _State(msgspec.Struct, frozen=True):
@@ -57,7 +57,7 @@ class NativeProvider:
     def __init__(
         self,
         name: str,
-        settings: ProviderSettings,
+        settings: NativeSettings,
         redis: RedisClient,
         blobs: BlobStore,
         api_key: str | None,
@@ -171,14 +171,3 @@ class NativeProvider:
     async def aclose(self) -> None:
         await self._ledger.aclose()
         await self._upstream.aclose()
-
-
-def build(
-    name: str,
-    settings: ProviderSettings,
-    redis: RedisClient,
-    blobs: BlobStore,
-    api_key: str | None,
-    worker_id: str,
-) -> NativeProvider:
-    return NativeProvider(name, settings, redis, blobs, api_key, worker_id=worker_id)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from providers.config import ProviderSettings
 from providers.native.ledger import Done, Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter, UpstreamGate
 from providers.native.lines import ChunkLine, error_envelope, failure_line, response_line
+from providers.native.settings import NativeSettings
 from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
 from providers.retry import RetryPolicy, backoff_seconds
 
@@ -54,7 +54,7 @@ def _retryable(attempt: Attempt) -> bool:
 class LineRunner:
     def __init__(
         self,
-        settings: ProviderSettings,
+        settings: NativeSettings,
         ledger: Ledger,
         limiter: RateLimiter,
         limit: AdaptiveLimit,

@@ -12,7 +12,9 @@ class NativeTuning(msgspec.Struct, frozen=True, kw_only=True):
     chunks_on_stream: int = 4  # per batch; the rest wait in its backlog, so batches take turns (scripts.ENQUEUE)
     claim_idle_seconds: float = 60.0  # a chunk pending this long without a heartbeat belongs to a dead worker
     read_block_seconds: float = 0.5  # XREADGROUP block; bounds how fast `stop` is noticed
-    chunk_read_attempts: int = 5  # a chunk file unreadable this many times (backoff 0.5 s doubling) is lost
+    chunk_read_attempts: int = (
+        5  # a chunk file unreadable this many times (full jitter, ceilings from 0.5 s doubling) is lost
+    )
     chunk_read_backoff_seconds: float = 0.5
     poll_seconds: float = 0.5  # a running batch asks the gateway to poll its counters this often
     cancel_grace_seconds: float = 30.0  # in-flight requests of a cancelled batch are abandoned after this

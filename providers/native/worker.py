@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 
 import msgspec
@@ -33,6 +34,7 @@ from providers.native.pending import Chunk
 from providers.native.runner import LineRunner
 from providers.native.scripts import LOSE, NEXT
 from providers.native.tuning import NativeTuning
+from providers.retry import full_jitter
 
 __all__ = ["ChunkWorker"]
 
@@ -162,7 +164,7 @@ class ChunkWorker:
         """The chunk's lines; None once its stored file failed to read `chunk_read_attempts` times. Storage
         raises its own errors (a missing object, an outage, a corrupt file alike), so any failure is retried
         a bounded number of times, then given up."""
-        delay = self._tuning.chunk_read_backoff_seconds
+        base = self._tuning.chunk_read_backoff_seconds
         for attempt in range(1, self._tuning.chunk_read_attempts + 1):
             try:
                 data = b"".join([part async for part in self._blobs.open_read(key)])
@@ -170,8 +172,7 @@ class ChunkWorker:
             except Exception as exc:  # whatever the store raises; retried, then the lines end
                 _log.warning("native_chunk_unreadable", key=key, attempt=attempt, error=type(exc).__name__)
             if attempt < self._tuning.chunk_read_attempts:
-                await asyncio.sleep(delay)
-                delay *= 2
+                await asyncio.sleep(full_jitter(attempt, base=base, cap=math.inf))
         return None
 
     async def _lose(self, entry_id: bytes, batch_id: str, fields: dict[bytes, bytes]) -> None:

@@ -1,21 +1,10 @@
-"""The OpenAI-compatible upstream batch adapter (DeepSeek, DeepInfra, ...): quirks are settings, not code."""
+"""The OpenAI-compatible upstream batch adapter (DeepSeek, DeepInfra, ...): quirks are settings, not code.
 
-from __future__ import annotations
+The package itself loads only its kind and settings (the config loads them); the adapter is
+`providers.openai_batch.provider.OpenAIBatchProvider`, imported when a provider is built.
+"""
 
-from providers.base import BlobStore, Provider, UpstreamObserver
-from providers.config import ProviderSettings
-from providers.openai_batch.provider import OpenAIBatchProvider
-from providers.retry import RetryPolicy
+from providers.openai_batch.kind import OPENAI_BATCH
+from providers.openai_batch.settings import OpenAIBatchSettings
 
-__all__ = ["OpenAIBatchProvider", "RetryPolicy", "build"]
-
-
-def build(
-    name: str,
-    settings: ProviderSettings,
-    blobs: BlobStore,
-    api_key: str | None,
-    observe: UpstreamObserver | None = None,
-) -> Provider:
-    """The gateway's factory for `kind = "openai_batch"` providers; `observe` hears of every upstream call."""
-    return OpenAIBatchProvider(name, settings, blobs, api_key, observe=observe)
+__all__ = ["OPENAI_BATCH", "OpenAIBatchSettings"]

@@ -16,9 +16,9 @@ import msgspec
 import structlog
 
 from providers.base import ProviderError, UpstreamObserver, UpstreamOutcome, outcome_of_status
-from providers.config import ProviderSettings
 from providers.openai_batch.auth import HostBearer
 from providers.openai_batch.limiter import RateLimiter
+from providers.openai_batch.settings import OpenAIBatchSettings
 from providers.retry import RetryPolicy, backoff_seconds, is_retryable_status, retry_after_seconds
 
 __all__ = ["TIMEOUT_CALL", "Upstream"]
@@ -46,7 +46,7 @@ class Upstream:
     def __init__(
         self,
         name: str,
-        settings: ProviderSettings,
+        settings: OpenAIBatchSettings,
         api_key: str | None,
         client: httpx.AsyncClient,
         policy: RetryPolicy,

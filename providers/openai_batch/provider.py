@@ -10,11 +10,11 @@ import msgspec
 import structlog
 
 from providers.base import BatchJob, BlobStore, PollOutcome, ProviderError, UpstreamObserver
-from providers.config import ProviderSettings
 from providers.openai_batch.aggregate import apply_view, outcome
 from providers.openai_batch.api import UpstreamApi
 from providers.openai_batch.client import TIMEOUT_CALL, Upstream
 from providers.openai_batch.lines import plan_shards, rewriter, shard_lines
+from providers.openai_batch.settings import OpenAIBatchSettings
 from providers.openai_batch.state import Shard, State, decode_state, encode_state
 from providers.openai_batch.submit import start_shards, unstarted
 from providers.retry import RetryPolicy
@@ -36,7 +36,7 @@ class OpenAIBatchProvider:
     """One upstream batch API. Holds one long-lived HTTP client (its own unless `client` is given)."""
 
     def __init__(
-        self, name: str, settings: ProviderSettings, blobs: BlobStore, api_key: str | None, *,
+        self, name: str, settings: OpenAIBatchSettings, blobs: BlobStore, api_key: str | None, *,
         client: httpx.AsyncClient | None = None, retry: RetryPolicy | None = None,
         observe: UpstreamObserver | None = None,
     ) -> None:  # fmt: skip

@@ -20,8 +20,8 @@ from gateway.worker.custom_ids import read_custom_ids
 from gateway.worker.results import assemble
 from providers import keys
 from providers.base import BatchJob
-from providers.config import ProviderSettings
-from providers.native import NativeProvider
+from providers.config import NativeSettings
+from providers.native.provider import NativeProvider
 
 LINES = 50_000
 PAD = "x" * 900
@@ -51,7 +51,7 @@ async def test_assembly_round_trips_and_throughput(redis_client: aioredis.Redis,
     storage = LocalStorage(tmp_path / "files")
     ids = b"".join(msgspec.json.encode(f"c{i}") + b"\n" for i in range(LINES))
     await storage.write("batches/b/custom_ids", _once(ids))
-    settings = ProviderSettings(kind="native", base_url="http://127.0.0.1:9/v1")
+    settings = NativeSettings(base_url="http://127.0.0.1:9/v1")
     provider = NativeProvider("bench", settings, redis_client, storage, None, worker_id="bench")
     job = BatchJob(
         batch_id=batch_id, tenant="t", endpoint="/v1/chat/completions", model="m", upstream_model="m",

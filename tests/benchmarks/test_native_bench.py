@@ -33,8 +33,9 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from providers.config import ProviderSettings
-from providers.native import NativeProvider, NativeTuning
+from providers.native.provider import NativeProvider
+from providers.native.settings import NativeSettings
+from providers.native.tuning import NativeTuning
 from tests.benchmarks import serve_harness
 from tests.benchmarks.conftest import LOOPS
 from tests.integration.providers.native.helpers import input_lines, make_job, poll_until_finished, running
@@ -109,8 +110,8 @@ async def raw_httpx(url: str, bodies: list[bytes], concurrency: int, transport: 
 async def executor(redis_url: str, tmp_path: Path, base_url: str, **settings: object) -> AsyncIterator[NativeProvider]:
     """A provider whose worker runs for the whole block (warm across repetitions)."""
     client = aioredis.Redis.from_url(redis_url)
-    values: dict[str, object] = {"kind": "native", "base_url": base_url} | settings
-    provider = NativeProvider("bench", ProviderSettings(**values), client, DirBlobs(tmp_path / "blobs"), None,  # type: ignore[arg-type]
+    values: dict[str, object] = {"base_url": base_url} | settings
+    provider = NativeProvider("bench", NativeSettings(**values), client, DirBlobs(tmp_path / "blobs"), None,  # type: ignore[arg-type]
                               worker_id="bench", tuning=NativeTuning(chunk_lines=200))  # fmt: skip
     try:
         async with running(provider):

@@ -18,8 +18,8 @@ import msgspec
 import pytest
 
 from providers.base import Finished
-from providers.config import ProviderSettings
-from providers.openai_batch import OpenAIBatchProvider
+from providers.config import OpenAIBatchSettings
+from providers.openai_batch.provider import OpenAIBatchProvider
 from providers.openai_batch.state import Shard, State, encode_state
 from tests.integration.providers.openai_batch.helpers import input_lines, make_job
 from tests.support.batch_upstream import DEEPSEEK
@@ -60,7 +60,7 @@ def _stats(base: str) -> dict[str, dict[str, int]]:
 
 
 def _provider(base: str, blobs: DirBlobs) -> OpenAIBatchProvider:
-    settings = ProviderSettings(kind="openai_batch", base_url=base, api_key_env="BENCH_KEY", max_concurrency=32)
+    settings = OpenAIBatchSettings(base_url=base, api_key_env="BENCH_KEY", max_concurrency=32)
     return OpenAIBatchProvider("bench", settings, blobs, KEY)
 
 

@@ -14,7 +14,7 @@ import pytest
 from gateway.config.settings import ModelRoute, Settings
 from gateway.storage.local import LocalStorage
 from gateway.worker.providers import ProviderSet
-from providers.config import ProviderSettings
+from providers.config import NativeSettings
 from tests.conftest import METRICS_TOKEN, TENANT_KEYS
 from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
 from tests.support.gateway_server import GatewayServer
@@ -42,7 +42,7 @@ def realtime() -> Iterator[RealtimeUpstream]:
 
 @pytest.fixture
 def scripted_settings(settings: Settings) -> Settings:
-    provider = ProviderSettings(kind="native", base_url="http://127.0.0.1:9/v1", batch_discount=Decimal("0.5"))
+    provider = NativeSettings(base_url="http://127.0.0.1:9/v1", batch_discount=Decimal("0.5"))
     route = ModelRoute(
         name=MODEL,
         provider="scripted",

@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from gateway.config.settings import ModelRoute, Settings
-from providers.config import ProviderSettings
+from providers.config import NativeSettings, OpenAIBatchSettings
 from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.e2e.test_providers_sdk import assert_each_custom_id_once, result_lines
@@ -39,9 +39,9 @@ def served(
         monkeypatch.setenv(name, value)
     providers = {
         # The native kind runs every endpoint by default; this batch upstream lists only chat.
-        "local": ProviderSettings(kind="native", base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY"),
-        "deepseek": ProviderSettings(
-            kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+        "local": NativeSettings(base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY"),
+        "deepseek": OpenAIBatchSettings(
+            base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
             endpoints=["/v1/chat/completions"], poll_interval_seconds=0.2,
         ),
     }  # fmt: skip
@@ -206,8 +206,8 @@ def test_an_openai_batch_upstream_listing_responses_serves_them_with_their_usage
     settings: Settings, deepseek: BatchUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_DEEPSEEK_KEY", KEYS["TEST_DEEPSEEK_KEY"])
-    provider = ProviderSettings(
-        kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+    provider = OpenAIBatchSettings(
+        base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
         endpoints=["/v1/chat/completions", "/v1/responses"], poll_interval_seconds=0.2,
     )  # fmt: skip
     routed = msgspec.structs.replace(

@@ -23,7 +23,7 @@ from gateway.config.settings import ModelRoute, RedisSettings, Settings, Tenant,
 from gateway.core.ids import new_batch_id, new_file_id
 from gateway.storage.local import LocalStorage
 from gateway.worker.providers import ProviderSet
-from providers.config import ProviderSettings
+from providers.config import NativeSettings
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.redis_server import RedisServer
@@ -50,7 +50,7 @@ def _settings(redis_url: str, data_dir: Path) -> Settings:
         Tenant(name="alpha", api_keys=[TENANT_KEYS["alpha"]], admin=True),
         Tenant(name="beta", api_keys=[TENANT_KEYS["beta"]]),
     ]
-    provider = ProviderSettings(kind="native", base_url="http://127.0.0.1:9/v1", batch_discount=Decimal("0.5"))
+    provider = NativeSettings(base_url="http://127.0.0.1:9/v1", batch_discount=Decimal("0.5"))
     price = Decimal("1")
     route = ModelRoute(name=MODEL, provider="scripted", input_usd_per_mtok=price, output_usd_per_mtok=price)
     return msgspec.structs.replace(

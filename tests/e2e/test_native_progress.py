@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from gateway.config.settings import ModelRoute, Settings
-from providers.config import ProviderSettings
+from providers.config import NativeSettings
 from tests.conftest import TENANT_KEYS
 from tests.support.gateway_server import GatewayServer
 from tests.support.realtime_upstream import RealtimeUpstream
@@ -27,9 +27,7 @@ def slow_upstream() -> Iterator[RealtimeUpstream]:
 def sdk(settings: Settings, slow_upstream: RealtimeUpstream) -> Iterator[openai.OpenAI]:
     # Two lines at a time, 20 ms each: 160 lines take about 1.6 s. A long poll interval: only a live read
     # (or the executor's own prompt polls) can show counts moving.
-    local = ProviderSettings(
-        kind="native", base_url=slow_upstream.base_url, max_concurrency=2, poll_interval_seconds=30
-    )
+    local = NativeSettings(base_url=slow_upstream.base_url, max_concurrency=2, poll_interval_seconds=30)
     models = [ModelRoute(name="local-model", provider="local")]
     server = GatewayServer(
         msgspec.structs.replace(settings, providers={"local": local}, models=models), run_worker=True

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.config.settings import ModelRoute, Settings
-from providers.config import ProviderSettings
+from providers.config import NativeSettings, OpenAIBatchSettings
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import DEEPINFRA, BatchUpstream
 from tests.support.gateway_server import GatewayServer
@@ -43,16 +43,16 @@ def served(
         monkeypatch.setenv(name, value)
     fast = {"poll_interval_seconds": 0.2}
     providers = {
-        "deepseek": ProviderSettings(
-            kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+        "deepseek": OpenAIBatchSettings(
+            base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
             batch_discount=Decimal("0.5"), endpoints=["/v1/chat/completions"], **fast,  # type: ignore[arg-type]
         ),
-        "deepinfra": ProviderSettings(
-            kind="openai_batch", base_url=deepinfra.base_url, api_key_env="TEST_DEEPINFRA_KEY",
+        "deepinfra": OpenAIBatchSettings(
+            base_url=deepinfra.base_url, api_key_env="TEST_DEEPINFRA_KEY",
             batch_discount=Decimal("0.2"), output_purpose="batch-output", **fast,  # type: ignore[arg-type]
         ),
-        "local": ProviderSettings(
-            kind="native", base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY", **fast,  # type: ignore[arg-type]
+        "local": NativeSettings(
+            base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY", **fast,  # type: ignore[arg-type]
         ),
     }  # fmt: skip
     prices = {"input_usd_per_mtok": Decimal("0.28"), "output_usd_per_mtok": Decimal("0.42")}

@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from gateway.config.settings import ModelRoute, Settings
-from providers.config import ProviderSettings
+from providers.config import OpenAIBatchSettings
 from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import BatchUpstream
@@ -25,8 +25,8 @@ from tests.support.workflow import jsonl, line, wait_for
 @pytest.fixture
 def served(settings: Settings, deepseek: BatchUpstream, monkeypatch: pytest.MonkeyPatch) -> Iterator[GatewayServer]:
     monkeypatch.setenv("TEST_DEEPSEEK_KEY", KEYS["TEST_DEEPSEEK_KEY"])
-    provider = ProviderSettings(
-        kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+    provider = OpenAIBatchSettings(
+        base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
         batch_discount=Decimal("0.5"), max_requests_per_batch=3, poll_interval_seconds=0.1,
     )  # fmt: skip
     route = ModelRoute(

@@ -23,10 +23,9 @@ from accounting import keys as ledger_keys
 from gateway.config.settings import ModelRoute, Settings
 from gateway.redis import keys
 from gateway.storage.local import LocalStorage
-from gateway.worker import failures
 from gateway.worker.providers import ProviderSet
 from providers.base import BatchJob, PollOutcome, ProviderError
-from providers.config import ProviderSettings
+from providers.config import OpenAIBatchSettings
 from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import BatchUpstream, Fault
@@ -74,12 +73,16 @@ class _SubmitDown(ScriptedProvider):
 
 
 @pytest.fixture
-def serve_with(scripted_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    monkeypatch.setattr(failures, "FIRST_RETRY_SECONDS", 0.1)  # the backoff's shape, ten times faster
+def serve_with(scripted_settings: Settings) -> Iterator[object]:
+    # The step backoff's shape, ten times faster: [batches] step_retry_base_seconds and step_retry_max_seconds.
+    batches = msgspec.structs.replace(
+        scripted_settings.batches, step_retry_base_seconds=0.1, step_retry_max_seconds=6.0
+    )
+    settings = msgspec.structs.replace(scripted_settings, batches=batches)
     servers: list[GatewayServer] = []
 
     def start(provider: ScriptedProvider) -> tuple[GatewayServer, openai.OpenAI]:
-        server = GatewayServer(scripted_settings, run_worker=True, providers=ProviderSet({"scripted": provider}))
+        server = GatewayServer(settings, run_worker=True, providers=ProviderSet({"scripted": provider}))
         server.start()
         servers.append(server)
         return server, openai.OpenAI(base_url=server.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0)
@@ -234,8 +237,8 @@ def test_upstream_output_file_404_on_the_real_adapter(
 ) -> None:
     for name, value in KEYS.items():
         monkeypatch.setenv(name, value)
-    provider = ProviderSettings(
-        kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+    provider = OpenAIBatchSettings(
+        base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
         batch_discount=Decimal("0.5"), endpoints=["/v1/chat/completions"], poll_interval_seconds=0.2,
     )  # fmt: skip
     route = ModelRoute(

@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from gateway.config.settings import ModelRoute, Settings
-from providers.config import ProviderSettings
+from providers.config import NativeSettings, OpenAIBatchSettings
 from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import BatchUpstream
@@ -36,12 +36,12 @@ def served(
         monkeypatch.setenv(name, value)
     fast = {"poll_interval_seconds": 0.05}
     providers = {
-        "deepseek": ProviderSettings(
-            kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+        "deepseek": OpenAIBatchSettings(
+            base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
             batch_discount=Decimal("0.5"), **fast,  # type: ignore[arg-type]
         ),
-        "local": ProviderSettings(
-            kind="native", base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY", **fast,  # type: ignore[arg-type]
+        "local": NativeSettings(
+            base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY", **fast,  # type: ignore[arg-type]
         ),
     }  # fmt: skip
     prices = {"input_usd_per_mtok": Decimal("0.28"), "output_usd_per_mtok": Decimal("0.42")}

@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from gateway.config.settings import ModelRoute, RedisSettings, Settings
-from providers.config import ProviderSettings
+from providers.config import NativeSettings, OpenAIBatchSettings, ProviderSettings
 from tests.e2e.conftest import KEYS
 from tests.e2e.test_accounting_api import get, settled_record
 from tests.e2e.test_providers_sdk import assert_each_custom_id_once, result_lines, run, upstream_usage
@@ -39,16 +39,16 @@ def _providers(
 ) -> dict[str, ProviderSettings]:
     fast = {"poll_interval_seconds": 0.2}
     return {
-        "deepseek": ProviderSettings(
-            kind="openai_batch", base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
+        "deepseek": OpenAIBatchSettings(
+            base_url=deepseek.base_url, api_key_env="TEST_DEEPSEEK_KEY",
             batch_discount=Decimal("0.5"), endpoints=["/v1/chat/completions"], **fast,  # type: ignore[arg-type]
         ),
-        "local": ProviderSettings(
-            kind="native", base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY",
+        "local": NativeSettings(
+            base_url=realtime.base_url, api_key_env="TEST_LOCAL_KEY",
             requests_per_minute=60_000, tokens_per_minute=50_000_000, **fast,  # type: ignore[arg-type]
         ),
-        "slow": ProviderSettings(
-            kind="native", base_url=slow.base_url, api_key_env="TEST_LOCAL_KEY", max_concurrency=1,
+        "slow": NativeSettings(
+            base_url=slow.base_url, api_key_env="TEST_LOCAL_KEY", max_concurrency=1,
             **fast,  # type: ignore[arg-type]
         ),
     }  # fmt: skip

@@ -15,14 +15,15 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 from gateway.ops.runtime import run_on_fastest_loop
-from providers.config import ProviderSettings
-from providers.native import NativeProvider, NativeTuning
+from providers.config import NativeSettings
+from providers.native.provider import NativeProvider
+from providers.native.tuning import NativeTuning
 from tests.support.blobs import DirBlobs
 
 
 async def _main(args: argparse.Namespace) -> None:
-    settings = ProviderSettings(
-        kind="native", base_url=args.base_url, max_concurrency=args.concurrency, max_attempts=args.max_attempts,
+    settings = NativeSettings(
+        base_url=args.base_url, max_concurrency=args.concurrency, max_attempts=args.max_attempts,
         retry_base_seconds=0.02, retry_max_seconds=0.2,
     )  # fmt: skip
     tuning = NativeTuning(chunk_lines=50, claim_idle_seconds=args.claim_idle, shutdown_grace_seconds=1.0)

@@ -1,8 +1,10 @@
-"""The endpoint registry (`providers.endpoints`): its two halves in step, provider defaults per kind, the
-config check, usage read per shape, and the create-time verdict on an endpoint a route cannot serve."""
+"""The endpoint registry (`gateway.validation.endpoints`): every spec drives validation, usage and the native
+executor; provider defaults per kind, the config check, and the create-time verdict on an endpoint a route
+cannot serve."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -12,23 +14,80 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from accounting.usage import USAGE_SHAPES, UsageAccumulator, UsageTotals
+from accounting.usage import UsageAccumulator, UsageTotals
 from gateway.api.endpoint_check import first_line_model, unserved
 from gateway.config.settings import ConfigError, ModelRoute, Settings, load_settings
 from gateway.storage.local import LocalStorage
-from gateway.validation.endpoints import ENDPOINTS as LINE_RULES
+from gateway.validation import Validator
+from gateway.validation.endpoints import ENDPOINTS, OPENAI_BATCH_ENDPOINTS, EndpointSpec, default_endpoints
 from gateway.validation.lines import DEFAULT_CHAT_MAX_OUTPUT_TOKENS
-from providers.config import ProviderSettings
-from providers.endpoints import ENDPOINTS, OPENAI_BATCH_ENDPOINTS, default_endpoints
+from gateway.validation.usage import ChatUsage
+from providers.config import NativeSettings, OpenAIBatchSettings
+from providers.native.chunks import _chunk_line
+from providers.native.lines import ChunkLine
+from providers.native.transport import Delivered, Upstream
 from tests.support.realtime_upstream import RealtimeUpstream
 
+# One valid body per endpoint that sets no output limit: a spec without one here fails the test below.
+BODIES: dict[str, dict[str, object]] = {
+    "/v1/chat/completions": {"model": "m", "messages": [{"role": "user", "content": "hello there"}]},
+    "/v1/completions": {"model": "m", "prompt": "hello there"},
+    "/v1/embeddings": {"model": "m", "input": "hello there"},
+    "/v1/responses": {"model": "m", "input": "hello there"},
+    "/v1/moderations": {"model": "m", "input": "hello there"},
+}
+SPECS = list(ENDPOINTS.values())
 
-def test_every_spec_has_its_line_rules_and_a_known_usage_shape() -> None:
-    assert list(LINE_RULES) == list(ENDPOINTS)
-    assert all(rules.url == url for url, rules in LINE_RULES.items())
-    assert {spec.usage for spec in ENDPOINTS.values()} <= set(USAGE_SHAPES)
+
+def _line(spec: EndpointSpec, body: dict[str, object], custom_id: str = "c1") -> bytes:
+    return msgspec.json.encode({"custom_id": custom_id, "method": "POST", "url": spec.url, "body": body})
+
+
+def test_the_registry_is_what_the_create_call_may_name() -> None:
+    assert set(BODIES) == set(ENDPOINTS)
     assert set(ENDPOINTS) < set(OPENAI_BATCH_ENDPOINTS)
+    assert all(url == spec.url for url, spec in ENDPOINTS.items())
     assert ENDPOINTS["/v1/chat/completions"].default_max_output_tokens == DEFAULT_CHAT_MAX_OUTPUT_TOKENS
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[spec.url for spec in SPECS])
+def test_the_spec_drives_validation(spec: EndpointSpec) -> None:
+    validator = Validator(spec.url)
+    validator.feed(_line(spec, BODIES[spec.url]) + b"\n")
+    report = validator.finish()
+    assert (report.valid, report.requests, report.model) == (True, 1, "m")
+    assert report.max_output_tokens == spec.default_max_output_tokens
+    # The same line under another endpoint's URL is refused: each spec's line type pins its URL.
+    other = next(url for url in ENDPOINTS if url != spec.url)
+    refused = Validator(other)
+    refused.feed(_line(spec, BODIES[spec.url]) + b"\n")
+    assert not refused.finish().valid
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[spec.url for spec in SPECS])
+def test_the_spec_drives_the_native_executor_and_usage(spec: EndpointSpec) -> None:
+    chunk = msgspec.json.decode(_chunk_line(_line(spec, BODIES[spec.url]), "up-m", spec), type=ChunkLine)
+    assert chunk.tokens == spec.estimate_tokens(msgspec.json.decode(chunk.body)) > 0
+    with RealtimeUpstream() as realtime:
+        realtime.moderation_usage = True
+        attempt = asyncio.run(_send(realtime.base_url, spec.url, bytes(chunk.body)))
+    assert isinstance(attempt, Delivered)
+    assert attempt.status == 200
+    assert realtime.requests[0].path == spec.url
+    result = {"id": "b", "custom_id": "c1", "response": {"status_code": 200, "body": msgspec.json.decode(attempt.body)}}
+    accumulator = UsageAccumulator(spec.usage)
+    accumulator.add(msgspec.json.encode(result))
+    totals = accumulator.totals()
+    assert totals.requests_completed == 1
+    assert totals.input_tokens > 0  # read through the spec's usage view, whatever names the shape uses
+
+
+async def _send(base_url: str, endpoint: str, body: bytes) -> object:
+    upstream = Upstream(base_url, None, 1, 10.0, 1.0)
+    try:
+        return await upstream.send(endpoint, body)
+    finally:
+        await upstream.aclose()
 
 
 def test_the_realtime_simulator_serves_every_endpoint() -> None:
@@ -39,11 +98,11 @@ def test_the_realtime_simulator_serves_every_endpoint() -> None:
 def test_defaults_per_kind_and_an_openai_batch_upstream_serves_responses_only_when_listed() -> None:
     assert default_endpoints("native") == list(ENDPOINTS)
     assert default_endpoints("openai_batch") == ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"]
-    plain = ProviderSettings(kind="openai_batch", base_url="u")
-    listed = ProviderSettings(kind="openai_batch", base_url="u", endpoints=["/v1/chat/completions", "/v1/responses"])
+    plain = OpenAIBatchSettings(base_url="u")
+    listed = OpenAIBatchSettings(base_url="u", endpoints=["/v1/chat/completions", "/v1/responses"])
     assert not plain.serves_endpoint("/v1/responses")
     assert listed.serves_endpoint("/v1/responses")
-    assert ProviderSettings(kind="native", base_url="u").serves_endpoint("/v1/moderations")
+    assert NativeSettings(base_url="u").serves_endpoint("/v1/moderations")
 
 
 def test_the_config_refuses_an_endpoint_without_a_spec_with_its_path(tmp_path: Path) -> None:
@@ -78,15 +137,15 @@ def test_responses_usage_lands_in_the_same_totals() -> None:
         requests_failed=1,
     )
     # The chat view does not read Responses names: each endpoint reads its own shape.
-    chat = UsageAccumulator("chat")
+    chat = UsageAccumulator(ChatUsage)
     chat.add(_responses_line(full))
     assert chat.totals().input_tokens == 0
 
 
 def _settings() -> Settings:
     providers = {
-        "local": ProviderSettings(kind="native", base_url="u"),
-        "upstream": ProviderSettings(kind="openai_batch", base_url="u", endpoints=["/v1/chat/completions"]),
+        "local": NativeSettings(base_url="u"),
+        "upstream": OpenAIBatchSettings(base_url="u", endpoints=["/v1/chat/completions"]),
     }
     price = {"input_usd_per_mtok": Decimal(1), "output_usd_per_mtok": Decimal(1)}
     models = [ModelRoute(name="a", provider="local", **price), ModelRoute(name="b", provider="upstream", **price)]
@@ -138,22 +197,27 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-def test_the_registry_sits_low_and_accounting_imports_neither_upper_layer() -> None:
+def _project_modules_loaded_by(module: str) -> list[str]:
     probe = (
-        "import sys, providers.endpoints, accounting.usage, gateway.validation; "
-        "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] for m in sys.modules if m.count('.') and "
-        "m.split('.')[0] in ('gateway', 'providers', 'accounting')}))"
+        f"import sys, {module}; print(sorted(m for m in sys.modules if m != 'gateway' and "
+        "m.split('.')[0] in ('gateway', 'providers', 'accounting')))"
     )
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert "providers.config" not in loaded  # the registry pulls in no provider code
-    assert "gateway.config.settings" not in loaded
-    alone = "import sys, accounting.usage; print(any(m.startswith(('providers', 'gateway')) for m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", alone], capture_output=True, text=True, check=True).stdout == "False\n"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return list(msgspec.json.decode(out.replace("'", '"')))
+
+
+def test_the_registry_sits_low_and_accounting_reads_only_it() -> None:
+    loaded = _project_modules_loaded_by("gateway.validation.endpoints")
+    assert "gateway.validation.spec" in loaded
+    assert [m for m in loaded if not m.startswith("gateway.validation")] == []
+    outside = [m for m in _project_modules_loaded_by("accounting.usage") if not m.startswith("accounting")]
+    assert "gateway.validation.usage" in outside
+    assert [m for m in outside if not m.startswith(("gateway.validation", "gateway.core"))] == []
 
 
 def test_settings_built_in_code_refuse_an_endpoint_without_a_spec() -> None:
     with pytest.raises(msgspec.ValidationError, match="cannot serve '/v1/videos'"):
-        ProviderSettings(kind="native", base_url="u", endpoints=["/v1/videos"])
+        NativeSettings(base_url="u", endpoints=["/v1/videos"])
 
 
 def test_moderations_bill_nothing_unless_the_upstream_reports_usage() -> None:

@@ -14,8 +14,9 @@ PROJECT = ("gateway", "providers", "accounting")
 # package -> the project packages its modules may import (besides themselves)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "gateway.core": (),
-    "accounting": ("gateway.core",),
-    "providers": ("gateway.core", "accounting"),
+    "gateway.validation": (),
+    "accounting": ("gateway.core", "gateway.validation"),
+    "providers": ("gateway.core", "gateway.validation", "accounting"),
     "gateway.redis": ("gateway.core",),
 }
 

@@ -53,7 +53,28 @@ def test_valid_file_is_typed(tmp_path: Path) -> None:
         (('name = "research"', 'name = "research"\nadmn = true'), "unknown key `tenants[0].admn`"),
         (('provider = "local"', 'provider = "nowhere"'), "`$.models[0].provider`"),
         (('batch_discount = "0"', 'batch_discount = "1.5"'), "`$.providers.local.batch_discount`"),
-        (('kind = "native"', 'kind = "magic"'), "kind"),
+        (('kind = "native"', 'kind = "magic"'), "`providers.local.kind` must be one of 'openai_batch', 'native'"),
+        # A key of the other kind is refused with its path, and says whose key it is.
+        (
+            ('kind = "native"', 'kind = "native"\noutput_purpose = "batch-output"'),
+            "unknown key `providers.local.output_purpose`: a key of `openai_batch` providers, not of `native`",
+        ),
+        (
+            ('kind = "native"', 'kind = "native"\nmax_requests_per_batch = 10'),
+            "unknown key `providers.local.max_requests_per_batch`: a key of `openai_batch` providers",
+        ),
+        (
+            ('kind = "native"', 'kind = "openai_batch"\ndefer_to_off_peak = true'),
+            "unknown key `providers.local.defer_to_off_peak`: a key of `native` providers, not of `openai_batch`",
+        ),
+        (
+            ('kind = "native"', 'kind = "openai_batch"\ntokens_per_minute = 5'),
+            "unknown key `providers.local.tokens_per_minute`: a key of `native` providers",
+        ),
+        (
+            ('kind = "native"', 'kind = "openai_batch"\nreclaim_idle_seconds = 5'),
+            "unknown key `providers.local.reclaim_idle_seconds`: a key of `native` providers",
+        ),
         (("port = 9000", "port = 99999"), "port"),
     ],
 )
@@ -146,3 +167,11 @@ def test_bad_routes_name_the_entry(tmp_path: Path, edit: tuple[str, str], messag
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, ROUTES.replace(*edit)), environ={})
     assert message in str(caught.value)
+
+
+def test_both_kinds_take_the_shared_keys(tmp_path: Path) -> None:
+    shared = "max_concurrency = 3\nmax_attempts = 2\nretry_base_seconds = 0.1\n"
+    for kind in ("native", "openai_batch"):
+        text = VALID.replace('kind = "native"', f'kind = "{kind}"\n{shared}')
+        provider = load_settings(write(tmp_path, text), environ={}).providers["local"]
+        assert (provider.kind, provider.max_concurrency, provider.max_attempts) == (kind, 3, 2)

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.core.redis_types import RedisClient
 from gateway.redis.client import open_redis
-from providers.native import NativeProvider
+from providers.native.provider import NativeProvider
 from tests.integration.providers.native.conftest import FAST, settings_for
 from tests.integration.providers.native.helpers import make_job, poll_until_finished, results, running
 from tests.support.blobs import DirBlobs

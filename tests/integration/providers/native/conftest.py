@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from providers.config import ProviderSettings
-from providers.native import NativeProvider, NativeTuning
+from providers.native.provider import NativeProvider
+from providers.native.settings import NativeSettings
+from providers.native.tuning import NativeTuning
 from tests.support.blobs import DirBlobs
 from tests.support.realtime_upstream import RealtimeUpstream
 
@@ -30,12 +31,12 @@ def blobs(tmp_path: Path) -> DirBlobs:
     return DirBlobs(tmp_path / "blobs")
 
 
-def settings_for(upstream: RealtimeUpstream, **overrides: object) -> ProviderSettings:
+def settings_for(upstream: RealtimeUpstream, **overrides: object) -> NativeSettings:
     values: dict[str, object] = {
-        "kind": "native", "base_url": upstream.base_url, "max_concurrency": 16,
+        "base_url": upstream.base_url, "max_concurrency": 16,
         "retry_base_seconds": 0.02, "retry_max_seconds": 0.2,
     }  # fmt: skip
-    return ProviderSettings(**(values | overrides))  # type: ignore[arg-type]
+    return NativeSettings(**(values | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import msgspec
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from providers.base import BatchJob, Finished, PollOutcome
-from providers.native import NativeProvider
+from providers.native.provider import NativeProvider
 from tests.support.blobs import DirBlobs
 from tests.support.realtime_upstream import RealtimeUpstream, Received
 

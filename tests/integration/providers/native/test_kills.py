@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from providers.base import Running
-from providers.config import ProviderSettings
-from providers.native import NativeProvider
+from providers.config import NativeSettings
+from providers.native.provider import NativeProvider
 from tests.integration.providers.native.conftest import FAST
 from tests.integration.providers.native.helpers import make_job, poll_until_finished, results, running
 from tests.support.blobs import DirBlobs
@@ -37,7 +37,7 @@ def _spawn(redis_url: str, upstream: RealtimeUpstream, blobs: DirBlobs, worker_i
 async def _kill_run(redis_url: str, blobs: DirBlobs, upstream: RealtimeUpstream, kills: int, lines: int) -> None:
     upstream.latency = 0.03  # 16 lines per 30 ms: a worker dies long before the batch is done
     client = aioredis.Redis.from_url(redis_url)
-    settings = ProviderSettings(kind="native", base_url=upstream.base_url, max_attempts=MAX_ATTEMPTS)
+    settings = NativeSettings(base_url=upstream.base_url, max_attempts=MAX_ATTEMPTS)
     provider = NativeProvider("local", settings, client, blobs, None, worker_id="poller", tuning=FAST)
     job = await make_job(blobs, lines)
     state = await provider.submit(job)

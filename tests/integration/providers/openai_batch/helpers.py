@@ -8,8 +8,9 @@ import time
 import msgspec
 
 from providers.base import BatchJob, Finished, Provider
-from providers.config import ProviderSettings
-from providers.openai_batch import OpenAIBatchProvider, RetryPolicy
+from providers.openai_batch.provider import OpenAIBatchProvider
+from providers.openai_batch.settings import OpenAIBatchSettings
+from providers.retry import RetryPolicy
 from tests.support.batch_upstream import BatchUpstream
 from tests.support.blobs import DirBlobs
 
@@ -44,13 +45,13 @@ def make_job(
     )  # fmt: skip
 
 
-def settings_for(sim: BatchUpstream, **overrides: object) -> ProviderSettings:
+def settings_for(sim: BatchUpstream, **overrides: object) -> OpenAIBatchSettings:
     fields: dict[str, object] = {
-        "kind": "openai_batch", "base_url": sim.base_url, "api_key_env": "DEEPSEEK_API_KEY",
+        "base_url": sim.base_url, "api_key_env": "DEEPSEEK_API_KEY",
         "output_purpose": sim.options.output_purpose, "max_attempts": 4,
     }  # fmt: skip
     fields.update(overrides)
-    return msgspec.convert(fields, ProviderSettings)
+    return msgspec.convert(fields, OpenAIBatchSettings)
 
 
 def make_provider(

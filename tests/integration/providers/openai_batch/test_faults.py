@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from providers.base import ProviderError
-from providers.openai_batch import OpenAIBatchProvider, RetryPolicy
+from providers.openai_batch.provider import OpenAIBatchProvider
+from providers.retry import RetryPolicy
 from tests.integration.providers.openai_batch.helpers import (
     API_KEY,
     collect,

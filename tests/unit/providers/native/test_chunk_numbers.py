@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from providers.endpoints import ENDPOINTS
+from gateway.validation.endpoints import ENDPOINTS
 from providers.native.chunks import _chunk_line
 from providers.native.lines import ChunkLine
 
