@@ -23,7 +23,16 @@ from decimal import Decimal
 import msgspec
 
 from accounting import keys, lua
-from accounting.records import LedgerPage, LedgerRecord, SummaryRow, day_of, month_of
+from accounting.records import (
+    MONEY_FIELDS,
+    REQUEST_FIELDS,
+    TOKEN_FIELDS,
+    LedgerPage,
+    LedgerRecord,
+    SummaryRow,
+    day_of,
+    month_of,
+)
 from accounting.summary import GroupBy, Summer, rows_from_totals
 from accounting.tags import tag_field
 from gateway.core.redis_types import RedisClient
@@ -47,6 +56,10 @@ def _member(record: LedgerRecord) -> str:
     return f"{record.settled_at:012d}:{record.batch_id}"
 
 
+def _batch_id(record: LedgerRecord) -> str:
+    return record.batch_id
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -55,26 +68,13 @@ def _total_args(record: LedgerRecord) -> list[str | int]:
     def field(name: str) -> str:
         return _ENCODER.encode([record.tenant, record.provider, record.model, name]).decode()
 
-    ints = {
-        "batches": 1,
-        "unpriced_batches": 0 if record.priced else 1,
-        "requests_completed": record.requests_completed,
-        "requests_failed": record.requests_failed,
-        "input_tokens": record.input_tokens,
-        "cached_input_tokens": record.cached_input_tokens,
-        "output_tokens": record.output_tokens,
-        "reasoning_tokens": record.reasoning_tokens,
-    }
-    money = {
-        "list_cost_usd": record.list_cost_usd,
-        "batch_cost_usd": record.batch_cost_usd,
-        "savings_usd": record.savings_usd,
-    }
+    ints = {"batches": 1, "unpriced_batches": 0 if record.priced else 1}
+    ints |= {name: getattr(record, name) for name in (*REQUEST_FIELDS, *TOKEN_FIELDS)}
     args: list[str | int] = [len(ints)]
     for name, count in ints.items():
         args += [field(name), count]
-    for name, amount in money.items():
-        args += [field(name), plain(amount)]
+    for name in MONEY_FIELDS:
+        args += [field(name), plain(getattr(record, name))]
     return args
 
 
@@ -144,13 +144,12 @@ class Ledger:
         if after is not None:
             cursor = await self.get(after, tenant)
             if cursor is None:
-                return LedgerPage(data=[], first_id=None, last_id=None, has_more=False)
+                return LedgerPage.of((), has_more=False)
             high = min(high, f"({_member(cursor)}") if high != "+" else f"({_member(cursor)}"
         low = "-" if since is None else f"[{since:012d}"
         members = await self._redis.zrevrangebylex(index, high, low, start=0, num=limit + 1)
         data = await self._records(members[:limit])
-        first, last = (data[0].batch_id, data[-1].batch_id) if data else (None, None)
-        return LedgerPage(data=data, first_id=first, last_id=last, has_more=len(members) > limit)
+        return LedgerPage.of(data, has_more=len(members) > limit, id_of=_batch_id)
 
     async def iter_records(
         self, tenant: str | None = None, *, since: int | None = None, until: int | None = None

@@ -12,34 +12,24 @@ from typing import Literal, get_args
 
 import msgspec
 
-from accounting.cost import ZERO
-from accounting.records import LedgerRecord, SummaryRow
+from accounting.records import (
+    MONEY_FIELDS,
+    REQUEST_FIELDS,
+    TOKEN_FIELDS,
+    LedgerRecord,
+    SummaryRow,
+    new_summary_row,
+)
 from accounting.tags import UNTAGGED
 
-__all__ = ["CORE_GROUPS", "INT_FIELDS", "MONEY_FIELDS", "GroupBy", "Summer", "rows_from_totals"]
+__all__ = ["CORE_GROUPS", "GroupBy", "Summer", "rows_from_totals"]
 
 GroupBy = Literal["tenant", "provider", "model"]
 CORE_GROUPS: tuple[str, ...] = get_args(GroupBy)
 _NO_TAGS: Mapping[str, str] = {}
-
-INT_FIELDS: tuple[str, ...] = (
-    "batches",
-    "unpriced_batches",
-    "requests_completed",
-    "requests_failed",
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-MONEY_FIELDS: tuple[str, ...] = ("list_cost_usd", "batch_cost_usd", "savings_usd")
+_COUNTS = REQUEST_FIELDS + TOKEN_FIELDS
 _EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
 _KEYS = msgspec.json.Decoder(tuple[str, str, str, str])
-
-
-def _empty(key: Mapping[str, str], tags: dict[str, str] | None) -> SummaryRow:
-    zeros: dict[str, object] = dict.fromkeys(INT_FIELDS, 0) | dict.fromkeys(MONEY_FIELDS, ZERO)
-    return msgspec.convert(zeros | dict(key) | {"tags": tags}, SummaryRow)
 
 
 class Summer:
@@ -64,7 +54,7 @@ class Summer:
             names = {"tenant": tenant, "provider": provider, "model": model}
             group = {name: names[name] for name in by if name in names}
             tagged = dict(zip(self._tag_keys, tag_values, strict=True)) if self._tag_keys else None
-            row = self._rows[key] = _empty(group, tagged)
+            row = self._rows[key] = new_summary_row(group, tagged)
         return row
 
     def add(self, tenant: str, provider: str, model: str, field: str, amount: int | Decimal) -> None:
@@ -76,15 +66,10 @@ class Summer:
         row = self._row(record.tenant, record.provider, record.model, record.tags)
         row.batches += 1
         row.unpriced_batches += 0 if record.priced else 1
-        row.requests_completed += record.requests_completed
-        row.requests_failed += record.requests_failed
-        row.input_tokens += record.input_tokens
-        row.cached_input_tokens += record.cached_input_tokens
-        row.output_tokens += record.output_tokens
-        row.reasoning_tokens += record.reasoning_tokens
-        row.list_cost_usd = _EXACT.add(row.list_cost_usd, record.list_cost_usd)
-        row.batch_cost_usd = _EXACT.add(row.batch_cost_usd, record.batch_cost_usd)
-        row.savings_usd = _EXACT.add(row.savings_usd, record.savings_usd)
+        for name in _COUNTS:
+            setattr(row, name, getattr(row, name) + getattr(record, name))
+        for name in MONEY_FIELDS:
+            setattr(row, name, _EXACT.add(getattr(row, name), getattr(record, name)))
 
     def add_records(self, records: Iterable[LedgerRecord]) -> None:
         for record in records:

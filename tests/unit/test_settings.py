@@ -146,3 +146,16 @@ def test_bad_routes_name_the_entry(tmp_path: Path, edit: tuple[str, str], messag
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, ROUTES.replace(*edit)), environ={})
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["input_tokens", "savings_usd", "unpriced_batches", "priced", "kind"])
+def test_a_tag_key_named_like_a_ledger_field_or_label_is_refused(tmp_path: Path, key: str) -> None:
+    text = VALID + f'[accounting]\ntag_keys = ["team", "{key}"]\n'
+    with pytest.raises(ConfigError, match="is a ledger field or metric label name") as caught:
+        load_settings(write(tmp_path, text), environ={})
+    assert "$.accounting.tag_keys[1]" in str(caught.value)
+
+
+def test_a_free_tag_key_is_accepted(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, VALID + '[accounting]\ntag_keys = ["team"]\n'), environ={})
+    assert settings.accounting.tag_keys == ["team"]
