@@ -188,7 +188,7 @@ def _csv_fields() -> tuple[str, ...]:
 CSV_FIELDS = _csv_fields()
 
 
-class LedgerPage(Page[LedgerRecord], frozen=True):
+class LedgerPage(Page[LedgerRecord], frozen=True, kw_only=True):
     """A page of settled records, newest first; `after=last_id` asks for the next one."""
 
 

@@ -29,7 +29,7 @@ from gateway.http.openapi import CsvOperation, CsvOrJsonOperation, accounting_pa
 __all__ = ["AccountingController"]
 
 
-class AccountingPage(Page[AccountingRecord], frozen=True):
+class AccountingPage(Page[AccountingRecord], frozen=True, kw_only=True):
     """A page of accounting records (the ledger's, in the contract's shape)."""
 
     data: list[AccountingRecord]  # named again for the OpenAPI schema (Litestar leaves T of a subclass unresolved)
