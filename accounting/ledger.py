@@ -91,11 +91,6 @@ class Ledger:
 
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._settle = redis.register_script(lua.SETTLE)
-        self._check_budget = redis.register_script(lua.CHECK_BUDGET)
-        self._reserve = redis.register_script(lua.RESERVE)
-        self._release = redis.register_script(lua.RELEASE)
-        self._month_spend = redis.register_script(lua.MONTH_SPEND)
 
     async def settle(self, record: LedgerRecord) -> bool:
         """Write `record` unless its batch was settled before; True when this call settled it."""
@@ -112,7 +107,7 @@ class Ledger:
         ]
         head: list[bytes | str | int] = [_ENCODER.encode(record), _member(record), record.tenant, record.batch_id]
         args = [*head, plain(record.batch_cost_usd), *_total_args(record)]
-        return bool(await self._settle(keys=script_keys, args=args))
+        return bool(await lua.SETTLE(self._redis, keys=script_keys, args=args))
 
     async def get(self, batch_id: str, tenant: str | None = None) -> LedgerRecord | None:
         """The record of `batch_id`; None when unknown or (with `tenant`) another tenant's."""
@@ -189,7 +184,7 @@ class Ledger:
     async def reserve(self, tenant: str, batch_id: str, estimate_usd: Decimal, month: str) -> None:
         """Hold `estimate_usd` of `tenant`'s `month` budget for an in-flight batch (replaces a previous hold)."""
         script_keys = [keys.tenant_reservations(tenant), keys.reservation_owners()]
-        await self._reserve(keys=script_keys, args=[tenant, month, batch_id, plain(estimate_usd)])
+        await lua.RESERVE(self._redis, keys=script_keys, args=[tenant, month, batch_id, plain(estimate_usd)])
 
     async def release(self, batch_id: str) -> bool:
         """Drop the batch's reservation (settling drops it too); True when there was one."""
@@ -199,14 +194,14 @@ class Ledger:
             if tenant is None:
                 return False
             script_keys = [owners, keys.tenant_reservations(_text(tenant))]
-            released = await self._release(keys=script_keys, args=[batch_id, tenant])
+            released = await lua.RELEASE(self._redis, keys=script_keys, args=[batch_id, tenant])
             if released != _OWNER_MOVED:
                 return bool(released)
 
     async def month_spend(self, tenant: str, month: str) -> tuple[Decimal, Decimal]:
         """(settled, reserved) USD of `tenant` in UTC `month` (`YYYY-MM`), exact."""
         script_keys = [keys.month_spend(month), keys.tenant_reservations(tenant)]
-        settled, reserved = await self._month_spend(keys=script_keys, args=[tenant, month])
+        settled, reserved = await lua.MONTH_SPEND(self._redis, keys=script_keys, args=[tenant, month])
         return Decimal(_text(settled)), Decimal(_text(reserved))
 
     async def reserve_within(
@@ -215,5 +210,5 @@ class Ledger:
         """Reserve only if settled + reserved + estimate ≤ budget, atomically. → (granted, settled, reserved)."""
         script_keys = [keys.month_spend(month), keys.tenant_reservations(tenant), keys.reservation_owners()]
         args = [tenant, month, batch_id, plain(estimate_usd), plain(budget_usd)]
-        granted, settled, reserved = await self._check_budget(keys=script_keys, args=args)
+        granted, settled, reserved = await lua.CHECK_BUDGET(self._redis, keys=script_keys, args=args)
         return bool(granted), Decimal(_text(settled)), Decimal(_text(reserved))

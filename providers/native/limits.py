@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.config import ProviderSettings
-from providers.native.scripts import RATE
+from providers.native.lua import RATE
 
 __all__ = ["AdaptiveLimit", "RateLimiter", "UpstreamGate"]
 
