@@ -1,8 +1,8 @@
 """Per-line bookkeeping in Redis, micro-batched: ops queued while one round trip is in flight go in the next.
 
 Under load this gives one pipelined round trip per up to `max_ops` lines, and within it one script call
-per batch and kind (grants, outcomes) rather than one per line: the per-command cost of packing, parsing
-and running a script dominated the executor's CPU before. When idle, a lone op still goes out at once.
+per batch and kind (grants, outcomes) rather than one per line, because packing, parsing and running a
+script per line costs more than the work it does. When idle, a lone op still goes out at once.
 Round trips are retried through Redis restarts: every op is idempotent or errs on the safe side (a
 repeated grant only burns an attempt; outcomes are HSETNX).
 """

@@ -72,7 +72,7 @@ return 1
 """)
 
 # Many lines go in one argument, as length-prefixed fields ("<bytes>:<field>", repeated): one argument
-# per call instead of several per line (packing arguments one by one was a large part of the client's CPU).
+# per call instead of several per line (packing arguments one by one costs the client more than the script).
 _SPLIT = """
 local function split(blob)
   local out, pos = {}, 1
