@@ -124,12 +124,7 @@ class LedgerRecord(AccountingRecord, frozen=True, kw_only=True):
             model=model,
             endpoint=endpoint,
             status=status,
-            requests_completed=usage.requests_completed,
-            requests_failed=usage.requests_failed,
-            input_tokens=usage.input_tokens,
-            cached_input_tokens=usage.cached_input_tokens,
-            output_tokens=usage.output_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
+            **msgspec.structs.asdict(usage),  # its counts are record fields of the same names
             list_cost_usd=cost.list_usd,
             batch_cost_usd=cost.batch_usd,
             savings_usd=cost.savings_usd,

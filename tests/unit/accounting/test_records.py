@@ -22,6 +22,7 @@ from accounting.records import (
     month_of,
     new_summary_row,
 )
+from accounting.usage import UsageTotals
 
 
 def test_records_tolerate_unknown_fields_and_default_new_ones() -> None:
@@ -118,6 +119,7 @@ def test_field_lists_derive_from_the_one_record() -> None:
     assert TOKEN_FIELDS == ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens")
     assert MONEY_FIELDS == ("list_cost_usd", "batch_cost_usd", "savings_usd")
     assert LedgerRecord.__struct_fields__ == (*AccountingRecord.__struct_fields__, "charges")
+    assert set(UsageTotals.__struct_fields__) == set(REQUEST_FIELDS + TOKEN_FIELDS)  # `LedgerRecord.build` copies them
 
 
 def test_a_summary_row_carries_the_counts_then_every_summed_field() -> None:
