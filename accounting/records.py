@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, Literal, cast, get_args, get_origin
 
@@ -214,11 +214,13 @@ _SUMMARY_ROW = msgspec.defstruct(
 )
 
 
-def new_summary_row(group: dict[str, str], tags: dict[str, str] | None) -> SummaryRow:
-    """An empty row of a group (its group-by keys → values): every count and sum zero."""
+def new_summary_row(
+    group: Mapping[str, str], tags: dict[str, str] | None, sums: Mapping[str, int | Decimal] | None = None
+) -> SummaryRow:
+    """The row of a group (its group-by keys → values) with `sums` by field name; every one left out is zero."""
     zeros: dict[str, object] = dict.fromkeys((*SUMMARY_COUNTS, *REQUEST_FIELDS, *TOKEN_FIELDS), 0)
     zeros |= dict.fromkeys(MONEY_FIELDS, ZERO)
-    return cast("SummaryRow", msgspec.convert(zeros | group | {"tags": tags}, _SUMMARY_ROW))
+    return cast("SummaryRow", msgspec.convert(zeros | dict(sums or {}) | dict(group) | {"tags": tags}, _SUMMARY_ROW))
 
 
 def _cell(value: object) -> str:
