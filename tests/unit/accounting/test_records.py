@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 import pytest
@@ -24,6 +25,15 @@ from accounting.records import (
 )
 from accounting.usage import UsageTotals
 
+IDENTITY: dict[str, Any] = {
+    "batch_id": "b",
+    "tenant": "t",
+    "provider": "p",
+    "model": "m",
+    "endpoint": "/v1/embeddings",
+    "status": "completed",
+}
+
 
 def test_records_tolerate_unknown_fields_and_default_new_ones() -> None:
     raw = b'{"batch_id":"b","tenant":"t","provider":"p","model":"m","endpoint":"/v1/embeddings",'
@@ -33,15 +43,7 @@ def test_records_tolerate_unknown_fields_and_default_new_ones() -> None:
 
 
 def test_money_is_a_decimal_string_on_the_wire() -> None:
-    record = LedgerRecord(
-        batch_id="b",
-        tenant="t",
-        provider="p",
-        model="m",
-        endpoint="/v1/embeddings",
-        status="completed",
-        list_cost_usd=Decimal("0.000028"),
-    )
+    record = LedgerRecord(**IDENTITY, list_cost_usd=Decimal("0.000028"))
     assert b'"list_cost_usd":"0.000028"' in msgspec.json.encode(record)
 
 
@@ -79,12 +81,7 @@ def _settled() -> LedgerRecord:
     counts = {"requests_completed": 2, "requests_failed": 1, "input_tokens": 30, "cached_input_tokens": 10}
     money = {"list_cost_usd": Decimal("0.5"), "batch_cost_usd": Decimal("0.25"), "savings_usd": Decimal("0.25")}
     return LedgerRecord(
-        batch_id="b",
-        tenant="t",
-        provider="p",
-        model="m",
-        endpoint="/v1/embeddings",
-        status="completed",
+        **IDENTITY,
         **counts,
         output_tokens=5,
         reasoning_tokens=1,
