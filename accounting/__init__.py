@@ -17,12 +17,13 @@ if TYPE_CHECKING:
     from accounting.ledger import Ledger
     from accounting.metrics import Metrics, StatusGaugeCollector, StatusSnapshot
     from accounting.prices import DEFAULT_MODEL_PRICES, DefaultPrice, ModelPrice
-    from accounting.records import LedgerPage, LedgerRecord, SummaryRow, month_of, to_csv
+    from accounting.records import AccountingRecord, LedgerPage, LedgerRecord, SummaryRow, month_of, to_csv
     from accounting.summary import GroupBy
     from accounting.usage import BatchUsage, UsageAccumulator, UsageTotals
 
 __all__ = [
     "DEFAULT_MODEL_PRICES",
+    "AccountingRecord",
     "BatchUsage",
     "BudgetDecision",
     "Cost",
@@ -58,6 +59,7 @@ _HOMES = {
     "DEFAULT_MODEL_PRICES": "prices",
     "DefaultPrice": "prices",
     "ModelPrice": "prices",
+    "AccountingRecord": "records",
     "LedgerPage": "records",
     "LedgerRecord": "records",
     "SummaryRow": "records",

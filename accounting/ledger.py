@@ -23,7 +23,16 @@ from decimal import Decimal
 import msgspec
 
 from accounting import keys, lua
-from accounting.records import LedgerPage, LedgerRecord, SummaryRow, day_of, month_of
+from accounting.records import (
+    MONEY_FIELDS,
+    REQUEST_FIELDS,
+    TOKEN_FIELDS,
+    LedgerPage,
+    LedgerRecord,
+    SummaryRow,
+    day_of,
+    month_of,
+)
 from accounting.summary import GroupBy, Summer, rows_from_totals
 from accounting.tags import tag_field
 from gateway.core.redis_types import RedisClient
@@ -47,6 +56,10 @@ def _member(record: LedgerRecord) -> str:
     return f"{record.settled_at:012d}:{record.batch_id}"
 
 
+def _batch_id(record: LedgerRecord) -> str:
+    return record.batch_id
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -55,26 +68,13 @@ def _total_args(record: LedgerRecord) -> list[str | int]:
     def field(name: str) -> str:
         return _ENCODER.encode([record.tenant, record.provider, record.model, name]).decode()
 
-    ints = {
-        "batches": 1,
-        "unpriced_batches": 0 if record.priced else 1,
-        "requests_completed": record.requests_completed,
-        "requests_failed": record.requests_failed,
-        "input_tokens": record.input_tokens,
-        "cached_input_tokens": record.cached_input_tokens,
-        "output_tokens": record.output_tokens,
-        "reasoning_tokens": record.reasoning_tokens,
-    }
-    money = {
-        "list_cost_usd": record.list_cost_usd,
-        "batch_cost_usd": record.batch_cost_usd,
-        "savings_usd": record.savings_usd,
-    }
+    ints = {"batches": 1, "unpriced_batches": 0 if record.priced else 1}
+    ints |= {name: getattr(record, name) for name in (*REQUEST_FIELDS, *TOKEN_FIELDS)}
     args: list[str | int] = [len(ints)]
     for name, count in ints.items():
         args += [field(name), count]
-    for name, amount in money.items():
-        args += [field(name), plain(amount)]
+    for name in MONEY_FIELDS:
+        args += [field(name), plain(getattr(record, name))]
     return args
 
 
@@ -91,11 +91,6 @@ class Ledger:
 
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._settle = redis.register_script(lua.SETTLE)
-        self._check_budget = redis.register_script(lua.CHECK_BUDGET)
-        self._reserve = redis.register_script(lua.RESERVE)
-        self._release = redis.register_script(lua.RELEASE)
-        self._month_spend = redis.register_script(lua.MONTH_SPEND)
 
     async def settle(self, record: LedgerRecord) -> bool:
         """Write `record` unless its batch was settled before; True when this call settled it."""
@@ -112,7 +107,7 @@ class Ledger:
         ]
         head: list[bytes | str | int] = [_ENCODER.encode(record), _member(record), record.tenant, record.batch_id]
         args = [*head, plain(record.batch_cost_usd), *_total_args(record)]
-        return bool(await self._settle(keys=script_keys, args=args))
+        return bool(await lua.SETTLE(self._redis, keys=script_keys, args=args))
 
     async def get(self, batch_id: str, tenant: str | None = None) -> LedgerRecord | None:
         """The record of `batch_id`; None when unknown or (with `tenant`) another tenant's."""
@@ -144,13 +139,12 @@ class Ledger:
         if after is not None:
             cursor = await self.get(after, tenant)
             if cursor is None:
-                return LedgerPage(data=[], first_id=None, last_id=None, has_more=False)
+                return LedgerPage.of((), has_more=False)
             high = min(high, f"({_member(cursor)}") if high != "+" else f"({_member(cursor)}"
         low = "-" if since is None else f"[{since:012d}"
         members = await self._redis.zrevrangebylex(index, high, low, start=0, num=limit + 1)
         data = await self._records(members[:limit])
-        first, last = (data[0].batch_id, data[-1].batch_id) if data else (None, None)
-        return LedgerPage(data=data, first_id=first, last_id=last, has_more=len(members) > limit)
+        return LedgerPage.of(data, has_more=len(members) > limit, id_of=_batch_id)
 
     async def iter_records(
         self, tenant: str | None = None, *, since: int | None = None, until: int | None = None
@@ -190,7 +184,7 @@ class Ledger:
     async def reserve(self, tenant: str, batch_id: str, estimate_usd: Decimal, month: str) -> None:
         """Hold `estimate_usd` of `tenant`'s `month` budget for an in-flight batch (replaces a previous hold)."""
         script_keys = [keys.tenant_reservations(tenant), keys.reservation_owners()]
-        await self._reserve(keys=script_keys, args=[tenant, month, batch_id, plain(estimate_usd)])
+        await lua.RESERVE(self._redis, keys=script_keys, args=[tenant, month, batch_id, plain(estimate_usd)])
 
     async def release(self, batch_id: str) -> bool:
         """Drop the batch's reservation (settling drops it too); True when there was one."""
@@ -200,14 +194,14 @@ class Ledger:
             if tenant is None:
                 return False
             script_keys = [owners, keys.tenant_reservations(_text(tenant))]
-            released = await self._release(keys=script_keys, args=[batch_id, tenant])
+            released = await lua.RELEASE(self._redis, keys=script_keys, args=[batch_id, tenant])
             if released != _OWNER_MOVED:
                 return bool(released)
 
     async def month_spend(self, tenant: str, month: str) -> tuple[Decimal, Decimal]:
         """(settled, reserved) USD of `tenant` in UTC `month` (`YYYY-MM`), exact."""
         script_keys = [keys.month_spend(month), keys.tenant_reservations(tenant)]
-        settled, reserved = await self._month_spend(keys=script_keys, args=[tenant, month])
+        settled, reserved = await lua.MONTH_SPEND(self._redis, keys=script_keys, args=[tenant, month])
         return Decimal(_text(settled)), Decimal(_text(reserved))
 
     async def reserve_within(
@@ -216,5 +210,5 @@ class Ledger:
         """Reserve only if settled + reserved + estimate ≤ budget, atomically. → (granted, settled, reserved)."""
         script_keys = [keys.month_spend(month), keys.tenant_reservations(tenant), keys.reservation_owners()]
         args = [tenant, month, batch_id, plain(estimate_usd), plain(budget_usd)]
-        granted, settled, reserved = await self._check_budget(keys=script_keys, args=args)
+        granted, settled, reserved = await lua.CHECK_BUDGET(self._redis, keys=script_keys, args=args)
         return bool(granted), Decimal(_text(settled)), Decimal(_text(reserved))

@@ -7,6 +7,8 @@ them digit by digit, so running totals in Redis are exact decimals of any length
 
 from __future__ import annotations
 
+from gateway.core.lua import Script
+
 __all__ = [
     "ADMIT_LABELS",
     "CHECK_BUDGET",
@@ -71,7 +73,7 @@ end
 #   then optionally tag month spend, tag reservation owners and the reservation hash of each of the record's tags
 #   (the tags' spend and reservations settle with the rest; the tags are read from the record's JSON)
 # ARGV: record bytes, index member, tenant, batch id, batch cost, n ints, then n (field, int) and (field, decimal)
-SETTLE = (
+SETTLE = Script(
     _DECIMAL
     + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -111,7 +113,7 @@ return 1
 # Invariant: settled + reserved + this estimate never exceeds the budget when a reservation is granted.
 # KEYS: month spend, tenant reservations, reservation owners
 # ARGV: tenant, month, batch id, estimate, budget → {granted 0/1, settled, reserved (others)}
-CHECK_BUDGET = (
+CHECK_BUDGET = Script(
     _DECIMAL
     + """
 local settled = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
@@ -125,26 +127,26 @@ return {1, settled, reserved}
 
 # Invariant: a reservation is in its tenant's hash exactly when its owner entry names that tenant.
 # KEYS: tenant reservations, reservation owners; ARGV: tenant, month, batch id, estimate
-RESERVE = """
+RESERVE = Script("""
 redis.call('HSET', KEYS[1], ARGV[3], ARGV[2] .. ' ' .. ARGV[4])
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
 return 1
-"""
+""")
 
 # Invariant: a reservation is dropped from its owner's hash together with its owner entry, and only if the
 # owner is still the tenant the caller read (a script may touch only declared keys, so the caller reads it).
 # KEYS: reservation owners, that tenant's reservations; ARGV: batch id, tenant → 1 dropped, 0 none, -1 owner moved
-RELEASE = """
+RELEASE = Script("""
 local tenant = redis.call('HGET', KEYS[1], ARGV[1])
 if not tenant then return 0 end
 if tenant ~= ARGV[2] then return -1 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
-"""
+""")
 
 # KEYS: month spend, tenant reservations; ARGV: tenant, month → {settled, reserved}
-MONTH_SPEND = (
+MONTH_SPEND = Script(
     _DECIMAL
     + """
 return {redis.call('HGET', KEYS[1], ARGV[1]) or '0', reserved_in(KEYS[2], ARGV[2], '')}
@@ -156,7 +158,7 @@ return {redis.call('HGET', KEYS[1], ARGV[1]) or '0', reserved_in(KEYS[2], ARGV[2
 # KEYS: tag month spend, tag reservation owners, then one reservation hash per budgeted tag
 # ARGV: month, batch id, estimate, owner entry, then per budgeted tag (field `key=value`, budget)
 # → {1} granted, or {0, index of the first tag refused (1-based), its settled, its reserved (others)}
-CHECK_TAG_BUDGETS = (
+CHECK_TAG_BUDGETS = Script(
     _DECIMAL
     + """
 for i = 3, #KEYS do
@@ -175,17 +177,17 @@ return {1}
 # one the caller read (which named the reservation hashes passed in KEYS).
 # KEYS: tag reservation owners, then the reservation hash of each tag in the entry; ARGV: batch id, entry
 # → 1 dropped, 0 none, -1 entry changed
-RELEASE_TAGS = """
+RELEASE_TAGS = Script("""
 local entry = redis.call('HGET', KEYS[1], ARGV[1])
 if not entry then return 0 end
 if entry ~= ARGV[2] then return -1 end
 redis.call('HDEL', KEYS[1], ARGV[1])
 for i = 2, #KEYS do redis.call('HDEL', KEYS[i], ARGV[1]) end
 return 1
-"""
+""")
 
 # KEYS: tag month spend, that tag's reservations; ARGV: field `key=value`, month → {settled, reserved}
-TAG_MONTH_SPEND = (
+TAG_MONTH_SPEND = Script(
     _DECIMAL
     + """
 return {redis.call('HGET', KEYS[1], ARGV[1]) or '0', reserved_in(KEYS[2], ARGV[2], '')}
@@ -194,7 +196,7 @@ return {redis.call('HGET', KEYS[1], ARGV[1]) or '0', reserved_in(KEYS[2], ARGV[2
 
 # Invariant: a tag key's set of labelled values never grows past the cap; a value in the set keeps its label.
 # KEYS: one label-values set per tag key; ARGV: cap, then one value per key → the label of each (value or other)
-ADMIT_LABELS = """
+ADMIT_LABELS = Script("""
 local cap = tonumber(ARGV[1])
 local labels = {}
 for i = 1, #KEYS do
@@ -209,4 +211,4 @@ for i = 1, #KEYS do
   end
 end
 return labels
-"""
+""")

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from accounting.records import LedgerRecord
+from accounting.records import TOKEN_FIELDS, LedgerRecord
 from accounting.tags import OTHER
 
 __all__ = [
@@ -32,7 +32,7 @@ STATUS_GAUGE = "batchgate_batches_current"
 # The declared allocation tag keys join them (`Metrics.business_labels`); `value` is a tag budget's tag value.
 BUSINESS_LABELS = frozenset({"tenant", "value"})
 # Outcome of one upstream call: the label set of batchgate_upstream_requests_total and its latency histogram.
-TOKEN_KINDS = ("input", "cached_input", "output", "reasoning")
+TOKEN_KINDS = tuple(name.removesuffix("_tokens") for name in TOKEN_FIELDS)  # the `kind` label of batch tokens
 _MONEY = ("tenant", "provider", "model")
 # A batch runs for minutes to a day: hour-scale buckets, up to the 24 h completion window and beyond.
 _TURNAROUND_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800)
@@ -213,8 +213,8 @@ class Metrics:
             for counter, amount in zip(self.tag_money, amounts, strict=True):
                 counter.labels(*labels).inc(float(amount))
         money = (record.tenant, record.provider, record.model)
-        tokens = (record.input_tokens, record.cached_input_tokens, record.output_tokens, record.reasoning_tokens)
-        for kind, count in zip(TOKEN_KINDS, tokens, strict=True):
+        for kind, name in zip(TOKEN_KINDS, TOKEN_FIELDS, strict=True):
+            count = getattr(record, name)
             if count:
                 self.batch_tokens.labels(*money, kind).inc(count)
         self.batch_list_cost.labels(*money).inc(float(record.list_cost_usd))

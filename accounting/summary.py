@@ -8,90 +8,90 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Context, Decimal, Inexact, InvalidOperation
-from typing import Literal, get_args
+from operator import add, attrgetter
+from typing import Literal, NamedTuple, get_args
 
 import msgspec
 
 from accounting.cost import ZERO
-from accounting.records import LedgerRecord, SummaryRow
+from accounting.records import (
+    MONEY_FIELDS,
+    REQUEST_FIELDS,
+    SUMMARY_COUNTS,
+    TOKEN_FIELDS,
+    LedgerRecord,
+    SummaryRow,
+    new_summary_row,
+)
 from accounting.tags import UNTAGGED
 
-__all__ = ["CORE_GROUPS", "INT_FIELDS", "MONEY_FIELDS", "GroupBy", "Summer", "rows_from_totals"]
+__all__ = ["CORE_GROUPS", "GroupBy", "Summer", "rows_from_totals"]
 
 GroupBy = Literal["tenant", "provider", "model"]
 CORE_GROUPS: tuple[str, ...] = get_args(GroupBy)
 _NO_TAGS: Mapping[str, str] = {}
-
-INT_FIELDS: tuple[str, ...] = (
-    "batches",
-    "unpriced_batches",
-    "requests_completed",
-    "requests_failed",
-    "input_tokens",
-    "cached_input_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-)
-MONEY_FIELDS: tuple[str, ...] = ("list_cost_usd", "batch_cost_usd", "savings_usd")
 _EXACT = Context(prec=200, traps=[Inexact, InvalidOperation])
 _KEYS = msgspec.json.Decoder(tuple[str, str, str, str])
+# A group's running sums, a list in this order: the batch counts, the record's counts, then its money.
+_SUMS = (*SUMMARY_COUNTS, *REQUEST_FIELDS, *TOKEN_FIELDS, *MONEY_FIELDS)
+_AT = {name: index for index, name in enumerate(_SUMS)}
+_FIRST_COUNT, _FIRST_MONEY = len(SUMMARY_COUNTS), len(_SUMS) - len(MONEY_FIELDS)
+_COUNTS_OF = attrgetter(*REQUEST_FIELDS, *TOKEN_FIELDS)
+_MONEY_OF = attrgetter(*MONEY_FIELDS)
 
 
-def _empty(key: Mapping[str, str], tags: dict[str, str] | None) -> SummaryRow:
-    zeros: dict[str, object] = dict.fromkeys(INT_FIELDS, 0) | dict.fromkeys(MONEY_FIELDS, ZERO)
-    return msgspec.convert(zeros | dict(key) | {"tags": tags}, SummaryRow)
+class _Group(NamedTuple):
+    keys: dict[str, str]  # the group-by keys of tenant, provider and model asked for
+    tags: dict[str, str] | None
+    sums: list[int | Decimal]
 
 
 class Summer:
     """Accumulates amounts into one row per group; rows come out sorted by their group keys.
 
     `group_by` names any of tenant, provider, model and declared tag keys (a record without a value for a
-    tag key counts as `untagged`).
+    tag key counts as `untagged`). Sums run in plain lists (a record adds a dozen fields; attribute writes
+    on a row for each would double the cost) and become rows at the end.
     """
 
     def __init__(self, group_by: Sequence[str]) -> None:
         self._group_by = tuple(dict.fromkeys(group_by))  # keep the caller's order, drop repeats
         self._tag_keys = tuple(name for name in self._group_by if name not in CORE_GROUPS)
-        self._rows: dict[tuple[str, ...], SummaryRow] = {}
+        self._groups: dict[tuple[str, ...], _Group] = {}
 
-    def _row(self, tenant: str, provider: str, model: str, tags: Mapping[str, str] = _NO_TAGS) -> SummaryRow:
+    def _sums(self, tenant: str, provider: str, model: str, tags: Mapping[str, str] = _NO_TAGS) -> list[int | Decimal]:
         by = self._group_by
         tag_values = tuple(tags.get(name, UNTAGGED) for name in self._tag_keys)
         core = (tenant if "tenant" in by else "", provider if "provider" in by else "", model if "model" in by else "")
         key = core + tag_values
-        row = self._rows.get(key)
-        if row is None:
+        group = self._groups.get(key)
+        if group is None:
             names = {"tenant": tenant, "provider": provider, "model": model}
-            group = {name: names[name] for name in by if name in names}
+            keys = {name: names[name] for name in by if name in names}
             tagged = dict(zip(self._tag_keys, tag_values, strict=True)) if self._tag_keys else None
-            row = self._rows[key] = _empty(group, tagged)
-        return row
+            zeros: list[int | Decimal] = [0] * _FIRST_MONEY + [ZERO] * len(MONEY_FIELDS)
+            group = self._groups[key] = _Group(keys, tagged, zeros)
+        return group.sums
 
     def add(self, tenant: str, provider: str, model: str, field: str, amount: int | Decimal) -> None:
-        row = self._row(tenant, provider, model)
-        current = getattr(row, field)
-        setattr(row, field, _EXACT.add(current, amount) if isinstance(amount, Decimal) else current + amount)
+        sums = self._sums(tenant, provider, model)
+        at = _AT[field]
+        sums[at] = _EXACT.add(sums[at], amount) if isinstance(amount, Decimal) else sums[at] + amount
 
     def add_record(self, record: LedgerRecord) -> None:
-        row = self._row(record.tenant, record.provider, record.model, record.tags)
-        row.batches += 1
-        row.unpriced_batches += 0 if record.priced else 1
-        row.requests_completed += record.requests_completed
-        row.requests_failed += record.requests_failed
-        row.input_tokens += record.input_tokens
-        row.cached_input_tokens += record.cached_input_tokens
-        row.output_tokens += record.output_tokens
-        row.reasoning_tokens += record.reasoning_tokens
-        row.list_cost_usd = _EXACT.add(row.list_cost_usd, record.list_cost_usd)
-        row.batch_cost_usd = _EXACT.add(row.batch_cost_usd, record.batch_cost_usd)
-        row.savings_usd = _EXACT.add(row.savings_usd, record.savings_usd)
+        sums = self._sums(record.tenant, record.provider, record.model, record.tags)
+        sums[0] += 1
+        sums[1] += 0 if record.priced else 1
+        sums[_FIRST_COUNT:_FIRST_MONEY] = map(add, sums[_FIRST_COUNT:_FIRST_MONEY], _COUNTS_OF(record))
+        sums[_FIRST_MONEY:] = map(_EXACT.add, sums[_FIRST_MONEY:], _MONEY_OF(record))
 
     def add_records(self, records: Iterable[LedgerRecord]) -> None:
         for record in records:
             self.add_record(record)
 
     def rows(self) -> list[SummaryRow]:
-        return [self._rows[key] for key in sorted(self._rows)]
+        groups = (self._groups[key] for key in sorted(self._groups))
+        return [new_summary_row(group.keys, group.tags, dict(zip(_SUMS, group.sums, strict=True))) for group in groups]
 
 
 def rows_from_totals(totals: Mapping[bytes | str, bytes | str], group_by: Sequence[str]) -> list[SummaryRow]:

@@ -46,9 +46,6 @@ class TagBudgets:
 
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._check = redis.register_script(lua.CHECK_TAG_BUDGETS)
-        self._release = redis.register_script(lua.RELEASE_TAGS)
-        self._month_spend = redis.register_script(lua.TAG_MONTH_SPEND)
 
     async def reserve_within(
         self, batch_id: str, tags: Mapping[str, str], estimate_usd: Decimal, month: str, budgets: Sequence[TagBudget]
@@ -63,7 +60,7 @@ class TagBudgets:
         args: list[str] = [month, batch_id, plain(estimate_usd), entry]
         for budget in applying:
             args += [budget.field, plain(budget.monthly_usd)]
-        reply = await self._check(keys=script_keys, args=args)
+        reply = await lua.CHECK_TAG_BUDGETS(self._redis, keys=script_keys, args=args)
         if int(reply[0]) == 1:
             return TagBudgetDecision(allowed=True)
         refused = applying[int(reply[1]) - 1]
@@ -79,12 +76,12 @@ class TagBudgets:
                 return False
             fields = _text(entry).split()
             script_keys = [owners, *(keys.tag_reservations(field) for field in fields)]
-            released = await self._release(keys=script_keys, args=[batch_id, entry])
+            released = await lua.RELEASE_TAGS(self._redis, keys=script_keys, args=[batch_id, entry])
             if released != _ENTRY_MOVED:
                 return bool(released)
 
     async def month_spend(self, budget: TagBudget, month: str) -> tuple[Decimal, Decimal]:
         """(settled, reserved) USD of the budget's tag value in UTC `month` (`YYYY-MM`), exact."""
         script_keys = [keys.tag_month_spend(month), keys.tag_reservations(budget.field)]
-        settled, reserved = await self._month_spend(keys=script_keys, args=[budget.field, month])
+        settled, reserved = await lua.TAG_MONTH_SPEND(self._redis, keys=script_keys, args=[budget.field, month])
         return Decimal(_text(settled)), Decimal(_text(reserved))

@@ -27,9 +27,9 @@ class TagLabels:
     def __init__(
         self, redis: RedisClient, cap: int = DEFAULT_LABEL_CAP, always: Iterable[tuple[str, str]] = ()
     ) -> None:
+        self._redis = redis
         self._cap = cap
         self._always = frozenset(always)
-        self._admit = redis.register_script(lua.ADMIT_LABELS)
 
     async def labels(self, tags: Mapping[str, str]) -> dict[str, str]:
         """Each tag key → its value when untagged, budgeted or admitted (now or before), else `other`."""
@@ -37,6 +37,8 @@ class TagLabels:
         names = sorted(key for key in tags if key not in labels)
         if names:
             script_keys = [keys.tag_label_values(name) for name in names]
-            reply = await self._admit(keys=script_keys, args=[self._cap, *(tags[name] for name in names)])
+            reply = await lua.ADMIT_LABELS(
+                self._redis, keys=script_keys, args=[self._cap, *(tags[name] for name in names)]
+            )
             labels |= {name: _text(label) for name, label in zip(names, reply, strict=True)}
         return labels

@@ -20,8 +20,8 @@ import msgspec
 
 __all__ = [
     "DEFAULT_LABEL_CAP",
+    "METRIC_LABELS",
     "OTHER",
-    "RESERVED_KEYS",
     "TAG_KEY_PATTERN",
     "TAG_VALUE_PATTERN",
     "UNTAGGED",
@@ -38,28 +38,22 @@ DEFAULT_LABEL_CAP = 50  # values per tag key with a metric label of their own (a
 TAG_KEY_PATTERN = "^[a-z][a-z0-9_]{0,31}$"
 TAG_VALUE_PATTERN = "^[A-Za-z0-9_.:/@+-]{1,64}$"
 _VALUE = re.compile(TAG_VALUE_PATTERN)
-# Ledger record fields, summary and metric label names: a tag key equal to one would be ambiguous.
-RESERVED_KEYS = frozenset(
+# Every metric label name (accounting.metrics) and Prometheus' own: a tag key equal to one would be ambiguous.
+# Record and summary fields are reserved too (`accounting.records.RESERVED_TAG_KEYS`).
+METRIC_LABELS = frozenset(
     {
-        "batch_id",
         "tenant",
         "provider",
         "model",
-        "endpoint",
         "status",
         "kind",
         "outcome",
         "route",
         "method",
-        "le",
-        "quantile",
         "key",
         "value",
-        "tags",
-        "charges",
-        "batches",
-        "priced",
-        "settled_at",
+        "le",
+        "quantile",
         "instance",
         "job",
     }

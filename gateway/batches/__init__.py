@@ -6,6 +6,7 @@ from gateway.batches.records import BatchRecord
 from gateway.batches.schedule import Claim, Schedule
 from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, can_transition, timestamp_field
 from gateway.batches.store import NON_TERMINAL, BatchStore, IllegalTransitionError, TooManyBatchesInFlightError
+from gateway.batches.view import to_list, to_wire
 from gateway.batches.wire import (
     BatchError,
     BatchErrors,
@@ -15,8 +16,6 @@ from gateway.batches.wire import (
     InputTokensDetails,
     OutputTokensDetails,
     RequestCounts,
-    to_list,
-    to_wire,
 )
 
 __all__ = [

@@ -10,17 +10,23 @@ thread a token through every call; each step runs in its own task, so steps neve
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from gateway.batches.schedule import Claim
 from providers.fencing import LeaseLostError, guarded
 
-if TYPE_CHECKING:
-    from gateway.batches.store import BatchStore
+__all__ = ["FencedStore", "LeaseLostError", "holding", "token_for"]
 
-__all__ = ["LeaseLostError", "holding", "token_for"]
+
+class FencedStore(Protocol):
+    """What a claim's guard needs of the batch store (`BatchStore`, which itself imports this module)."""
+
+    async def check_fence(self, claim: Claim) -> None: ...
+
+    async def update(self, batch_id: str, updates: Mapping[str, object]) -> object: ...
+
 
 _claim: ContextVar[Claim | None] = ContextVar("batchgate_claim", default=None)
 
@@ -34,7 +40,7 @@ def token_for(batch_id: str) -> str:
 class _ClaimGuard:
     """`providers.fencing.StepGuard` for one claim."""
 
-    def __init__(self, claim: Claim, store: BatchStore) -> None:
+    def __init__(self, claim: Claim, store: FencedStore) -> None:
         self._claim = claim
         self._store = store
 
@@ -46,7 +52,7 @@ class _ClaimGuard:
 
 
 @contextlib.contextmanager
-def holding(claim: Claim, store: BatchStore) -> Iterator[None]:
+def holding(claim: Claim, store: FencedStore) -> Iterator[None]:
     token = _claim.set(claim)
     try:
         with guarded(_ClaimGuard(claim, store)):

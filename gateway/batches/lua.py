@@ -17,11 +17,21 @@ sees a terminal status before its settlement, and a cancel cannot slip in betwee
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 
 from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, timestamp_field
+from gateway.core.lua import Script
 
-__all__ = ["STATUS_ORDER", "adopt_source", "create_source", "seal_source", "transition_source", "update_source"]
+__all__ = [
+    "ADOPT",
+    "CREATE",
+    "SCHEDULE_ADD",
+    "SCHEDULE_CLAIM",
+    "SCHEDULE_FENCED",
+    "SEAL",
+    "STATUS_ORDER",
+    "TRANSITION",
+    "UPDATE",
+]
 
 # KEYS[STATUS_KEYS_FROM + i] is the status index of STATUS_ORDER[i] in both scripts' key lists.
 STATUS_ORDER: tuple[BatchStatus, ...] = tuple(BatchStatus)
@@ -141,34 +151,54 @@ def _tables() -> str:
     )
 
 
-@cache
-def transition_source() -> str:
-    """Invariant: the status changes only along TRANSITIONS (to the sealed outcome once sealed, and only for
-    the fence token's holder), together with its timestamp, indexes and event."""
-    return _tables() + _FENCE + _TRANSITION_BODY
+# Invariant: the status changes only along TRANSITIONS (to the sealed outcome once sealed, and only for the
+# fence token's holder), together with its timestamp, indexes and event.
+TRANSITION = Script(_tables() + _FENCE + _TRANSITION_BODY)
 
+# Invariant: a tenant never holds more than `limit` non-terminal batches (terminal never turns back, so
+# pruning members seen terminal at admission keeps the count an upper bound under any concurrency).
+CREATE = Script(f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _CREATE_BODY)
 
-@cache
-def create_source() -> str:
-    """Invariant: a tenant never holds more than `limit` non-terminal batches (terminal never turns back, so
-    pruning members seen terminal at admission keeps the count an upper bound under any concurrency)."""
-    return f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _CREATE_BODY
+# Invariant: field updates never touch a terminal batch, nor one outside the caller's allowed statuses, nor
+# one whose fence token is not the caller's.
+UPDATE = Script(f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _FENCE + _UPDATE_BODY)
 
+# Invariant: a record's fence token only grows, so a stale claim never takes a batch back.
+ADOPT = Script(_ADOPT_BODY)
 
-@cache
-def update_source() -> str:
-    """Invariant: field updates never touch a terminal batch, nor one outside the caller's allowed statuses,
-    nor one whose fence token is not the caller's."""
-    return f"local TERMINAL = {_lua_set(TERMINAL)}\n" + _FENCE + _UPDATE_BODY
+# Invariant: a batch's terminal outcome is fixed once, along a TRANSITIONS edge, before any reader sees it.
+SEAL = Script(_tables() + _FENCE + _SEAL_BODY)
 
+# The shared work schedule (gateway.batches.schedule); its keys share the hash tag `{work}`.
 
-@cache
-def adopt_source() -> str:
-    """Invariant: a record's fence token only grows, so a stale claim never takes a batch back."""
-    return _ADOPT_BODY
+# Invariant: an id is handed to at most one claimer per lease, and each claim gets a fresh, larger token.
+SCHEDULE_CLAIM = Script("""
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local token = redis.call('INCR', KEYS[3])
+  redis.call('HSET', KEYS[2], id, token)
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id)
+  table.insert(out, id)
+  table.insert(out, token)
+end
+return out
+""")
 
+# Invariant: only the holder of the current token moves the id (ARGV[3] = 'renew' | 'reschedule' | 'remove').
+SCHEDULE_FENCED = Script("""
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == 'renew' then
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[4], ARGV[1])
+  return 1
+end
+redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[3] == 'remove' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1]) end
+return 1
+""")
 
-@cache
-def seal_source() -> str:
-    """Invariant: a batch's terminal outcome is fixed once, along a TRANSITIONS edge, before any reader sees it."""
-    return _tables() + _FENCE + _SEAL_BODY
+# Invariant: `add` never shortens a live claim's lease; otherwise the id becomes due no later than asked.
+SCHEDULE_ADD = Script("""
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+return redis.call('ZADD', KEYS[1], 'LT', 'CH', ARGV[2], ARGV[1]) + 1
+""")

@@ -12,42 +12,11 @@ from __future__ import annotations
 
 import msgspec
 
+from gateway.batches import lua
 from gateway.core.redis_types import RedisClient
 from gateway.redis import keys
 
 __all__ = ["Claim", "Schedule"]
-
-# Invariant: an id is handed to at most one claimer per lease, and each claim gets a fresh, larger token.
-_CLAIM = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-for _, id in ipairs(ids) do
-  local token = redis.call('INCR', KEYS[3])
-  redis.call('HSET', KEYS[2], id, token)
-  redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + tonumber(ARGV[2]), id)
-  table.insert(out, id)
-  table.insert(out, token)
-end
-return out
-"""
-
-# Invariant: only the holder of the current token moves the id (ARGV[3] = 'renew' | 'reschedule' | 'remove').
-_FENCED = """
-if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
-if ARGV[3] == 'renew' then
-  redis.call('ZADD', KEYS[1], 'XX', ARGV[4], ARGV[1])
-  return 1
-end
-redis.call('HDEL', KEYS[2], ARGV[1])
-if ARGV[3] == 'remove' then redis.call('ZREM', KEYS[1], ARGV[1]) else redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1]) end
-return 1
-"""
-
-# Invariant: `add` never shortens a live claim's lease; otherwise the id becomes due no later than asked.
-_ADD = """
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
-return redis.call('ZADD', KEYS[1], 'LT', 'CH', ARGV[2], ARGV[1]) + 1
-"""
 
 
 class Claim(msgspec.Struct, frozen=True):
@@ -58,18 +27,15 @@ class Claim(msgspec.Struct, frozen=True):
 class Schedule:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._claim = redis.register_script(_CLAIM)
-        self._fenced = redis.register_script(_FENCED)
-        self._add = redis.register_script(_ADD)
         self._keys = [keys.work_due(), keys.work_claims(), keys.work_tokens()]
 
     async def add(self, batch_id: str, due_ms: int) -> bool:
         """Make the id due at `due_ms` or earlier; no-op (False) while a worker holds a claim on it."""
-        return bool(await self._add(keys=self._keys[:2], args=[batch_id, due_ms]))
+        return bool(await lua.SCHEDULE_ADD(self._redis, keys=self._keys[:2], args=[batch_id, due_ms]))
 
     async def claim(self, now_ms: int, lease_ms: int, limit: int) -> list[Claim]:
         """Up to `limit` ids due at or before `now_ms`, soonest first, each leased until `now_ms + lease_ms`."""
-        flat = await self._claim(keys=self._keys, args=[now_ms, lease_ms, limit])
+        flat = await lua.SCHEDULE_CLAIM(self._redis, keys=self._keys, args=[now_ms, lease_ms, limit])
         return [Claim(flat[i].decode(), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     async def renew(self, claim: Claim, *, now_ms: int, lease_ms: int) -> bool:
@@ -101,4 +67,4 @@ class Schedule:
 
     async def _fence(self, claim: Claim, action: str, score: int) -> bool:
         args: list[str | int] = [claim.batch_id, claim.token, action, score]
-        return bool(await self._fenced(keys=self._keys[:2], args=args))
+        return bool(await lua.SCHEDULE_FENCED(self._redis, keys=self._keys[:2], args=args))

@@ -29,16 +29,10 @@ from typing import Any, cast
 
 import structlog
 
+from gateway.batches import lua
 from gateway.batches.events import BatchEvent, decode_events
 from gateway.batches.fencing import LeaseLostError, token_for
-from gateway.batches.lua import (
-    STATUS_ORDER,
-    adopt_source,
-    create_source,
-    seal_source,
-    transition_source,
-    update_source,
-)
+from gateway.batches.lua import STATUS_ORDER
 from gateway.batches.records import BatchRecord, decode_hash, encode_hash, encode_updates
 from gateway.batches.schedule import Claim
 from gateway.batches.status import TERMINAL, BatchStatus
@@ -77,11 +71,6 @@ class TooManyBatchesInFlightError(Exception):
 class BatchStore:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._transition = redis.register_script(transition_source())
-        self._update = redis.register_script(update_source())
-        self._create = redis.register_script(create_source())
-        self._adopt = redis.register_script(adopt_source())
-        self._seal = redis.register_script(seal_source())
 
     async def create(self, record: BatchRecord, *, max_in_flight: int | None = None) -> None:
         """Store a new record with its tenant, status, expiry and in-flight index entries and a `created` event.
@@ -100,10 +89,10 @@ class BatchStore:
             keys.batches_in_flight(record.tenant),
         ]
         args = [record.id, limit, record.status.value, record.created_at, expires_at, *_flatten(encode_hash(record))]
-        admitted = await self._create(keys=script_keys, args=args)
+        admitted = await lua.CREATE(self._redis, keys=script_keys, args=args)
         if admitted == _FULL:  # prune: declare the in-flight records, so the script may read them
             members = await self._redis.smembers(keys.batches_in_flight(record.tenant))
-            admitted = await self._create(keys=[*script_keys, *members], args=args)
+            admitted = await lua.CREATE(self._redis, keys=[*script_keys, *members], args=args)
         if admitted != 1:
             raise TooManyBatchesInFlightError(record.tenant, limit)
 
@@ -149,7 +138,7 @@ class BatchStore:
         script_keys = [keys.batch_record(batch_id), keys.batch_events(batch_id), keys.batches_by_expiry()]
         script_keys += [keys.batches_by_status(s.value) for s in STATUS_ORDER]
         args = [batch_id, to.value, now, cause, allowed, token_for(batch_id), *pairs]
-        reply = await self._transition(keys=script_keys, args=args)
+        reply = await lua.TRANSITION(self._redis, keys=script_keys, args=args)
         record = _record_or_raise(reply, batch_id, to)
         if record is not None:  # one log line per state transition, like the event stream
             _log.info("batch_transition", batch_id=batch_id, tenant=record.tenant, status=to.value, cause=cause)
@@ -168,14 +157,16 @@ class BatchStore:
         if not pairs:
             raise ValueError("update needs at least one field")
         allowed = ",".join(s.value for s in only_if_status_in) or ","
-        reply = await self._update(keys=[keys.batch_record(batch_id)], args=[allowed, token_for(batch_id), *pairs])
+        reply = await lua.UPDATE(
+            self._redis, keys=[keys.batch_record(batch_id)], args=[allowed, token_for(batch_id), *pairs]
+        )
         _raise_if_fenced_out(reply, batch_id)
         return decode_hash(_pairs_to_dict(reply[1])) if reply[0] == 2 else None
 
     async def adopt(self, claim: Claim) -> BatchRecord | None:
         """Mark the batch as worked by `claim` (its token becomes the record's fence) and return the record;
         None when unknown. Raises LeaseLostError when a newer claim already adopted it."""
-        reply = await self._adopt(keys=[keys.batch_record(claim.batch_id)], args=[claim.token])
+        reply = await lua.ADOPT(self._redis, keys=[keys.batch_record(claim.batch_id)], args=[claim.token])
         _raise_if_fenced_out(reply, claim.batch_id)
         return decode_hash(_pairs_to_dict(reply[1])) if reply[0] == 2 else None
 
@@ -194,7 +185,7 @@ class BatchStore:
         if to not in TERMINAL:
             raise ValueError(f"only a terminal status can be sealed, not {to.value}")
         args = [to.value, now, token_for(batch_id), *_flatten(encode_updates(updates))]
-        reply = await self._seal(keys=[keys.batch_record(batch_id)], args=args)
+        reply = await lua.SEAL(self._redis, keys=[keys.batch_record(batch_id)], args=args)
         _raise_if_fenced_out(reply, batch_id)
         return decode_hash(_pairs_to_dict(reply[1])) if reply[0] == 2 else None
 

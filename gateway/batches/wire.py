@@ -1,18 +1,18 @@
-"""The Batch object on the wire (OpenAI's `Batch`, every key present, `null` where unset) and its list page."""
+"""The Batch object on the wire (OpenAI's `Batch`, every key present, `null` where unset) and its list page.
+
+A record becomes this shape in `gateway.batches.view`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import msgspec
 
 from accounting.usage import BatchUsage, InputTokensDetails, OutputTokensDetails
 from gateway.batches.status import BatchStatus
+from gateway.core.page import Page
 from providers.base import BatchError
-
-if TYPE_CHECKING:
-    from gateway.batches.records import BatchRecord
 
 __all__ = [
     "BatchError",
@@ -23,8 +23,6 @@ __all__ = [
     "InputTokensDetails",
     "OutputTokensDetails",
     "RequestCounts",
-    "to_list",
-    "to_wire",
 ]
 
 
@@ -66,48 +64,7 @@ class BatchObject(msgspec.Struct, frozen=True, kw_only=True):
     metadata: dict[str, str] | None
 
 
-class BatchList(msgspec.Struct, frozen=True, kw_only=True):
-    """A list page; `first_id`/`last_id` are null on an empty page (spec §2.4)."""
+class BatchList(Page[BatchObject], frozen=True, kw_only=True):
+    """A page of batches (spec §2.4)."""
 
-    object: Literal["list"] = "list"
-    data: tuple[BatchObject, ...]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
-
-
-def to_wire(record: BatchRecord) -> BatchObject:
-    """The client's view of a record: our own fields (tenant, provider, state...) never leave the gateway."""
-    return BatchObject(
-        id=record.id,
-        endpoint=record.endpoint,
-        model=record.model,
-        errors=None if record.errors is None else BatchErrors(data=tuple(record.errors)),
-        input_file_id=record.input_file_id,
-        completion_window=record.completion_window,
-        status=record.status,
-        output_file_id=record.output_file_id,
-        error_file_id=record.error_file_id,
-        created_at=record.created_at,
-        in_progress_at=record.in_progress_at,
-        expires_at=record.expires_at,
-        finalizing_at=record.finalizing_at,
-        completed_at=record.completed_at,
-        failed_at=record.failed_at,
-        expired_at=record.expired_at,
-        cancelling_at=record.cancelling_at,
-        cancelled_at=record.cancelled_at,
-        request_counts=record.request_counts,
-        usage=record.usage,
-        metadata=record.metadata,
-    )
-
-
-def to_list(records: Sequence[BatchRecord], has_more: bool) -> BatchList:
-    data = tuple(to_wire(record) for record in records)
-    return BatchList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=has_more,
-    )
+    data: list[BatchObject]  # named again for the OpenAPI schema (Litestar leaves T of a subclass unresolved)

@@ -17,7 +17,8 @@ import msgspec
 
 from accounting.price_windows import PriceWindow
 from accounting.prices import DEFAULT_MODEL_PRICES
-from accounting.tags import DEFAULT_LABEL_CAP, RESERVED_KEYS, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
+from accounting.records import RESERVED_TAG_KEYS
+from accounting.tags import DEFAULT_LABEL_CAP, TAG_KEY_PATTERN, TAG_VALUE_PATTERN, TagBudget
 from gateway.config.unknown_keys import reject_unknown_keys
 from gateway.redis.url import RedisUrlError, parse_redis_url
 from gateway.validation.endpoints import ALL_ENDPOINTS
@@ -242,7 +243,7 @@ def _check_accounting(accounting: AccountingSettings) -> None:
     keys = accounting.tag_keys
     for index, key in enumerate(keys):
         path = f"$.accounting.tag_keys[{index}]"
-        _require(key not in RESERVED_KEYS, f"{key!r} is a ledger field or metric label name", path)
+        _require(key not in RESERVED_TAG_KEYS, f"{key!r} is a ledger field or metric label name", path)
         _require(keys.index(key) == index, f"tag key {key!r} is listed twice", path)
     seen: set[tuple[str, str]] = set()
     for index, budget in enumerate(accounting.tag_budgets):

@@ -6,6 +6,8 @@ from typing import Literal
 
 import msgspec
 
+from gateway.core.page import Page
+
 __all__ = ["UPLOAD_PURPOSES", "DeletedFile", "FileList", "FileObject", "FilePurpose", "FileRecord"]
 
 FilePurpose = Literal[
@@ -58,12 +60,8 @@ class FileObject(msgspec.Struct, omit_defaults=False, kw_only=True):
     status_details: str | None = None
 
 
-class FileList(msgspec.Struct, omit_defaults=False, kw_only=True):
-    object: Literal["list"] = "list"
-    data: list[FileObject]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
+class FileList(Page[FileObject], frozen=True, kw_only=True):
+    data: list[FileObject]  # named again for the OpenAPI schema (Litestar leaves T of a subclass unresolved)
 
 
 class DeletedFile(msgspec.Struct, omit_defaults=False, kw_only=True):

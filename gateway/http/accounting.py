@@ -16,63 +16,30 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Stream
 
 from accounting.focus import focus_header, focus_lines
-from accounting.records import LedgerRecord, SummaryRow, csv_header, csv_row
+from accounting.records import AccountingRecord, LedgerRecord, SummaryRow, csv_header, csv_row
 from accounting.summary import CORE_GROUPS
-from accounting.tags import UNTAGGED, resolve_tags
+from accounting.tags import resolve_tags
 from gateway.batches import BatchRecord
 from gateway.core.errors import InvalidRequest, NotFound
+from gateway.core.page import Page
 from gateway.http.auth import Principal
 from gateway.http.deps import Cursor, PrincipalDep, ServicesDep
 from gateway.http.openapi import CsvOperation, CsvOrJsonOperation, accounting_page_responses, error_responses
 
 __all__ = ["AccountingController"]
 
-_ZERO = Decimal(0)
+
+class AccountingPage(Page[AccountingRecord], frozen=True, kw_only=True):
+    """A page of accounting records (the ledger's, in the contract's shape)."""
+
+    data: list[AccountingRecord]  # named again for the OpenAPI schema (Litestar leaves T of a subclass unresolved)
 
 
-class AccountingRecord(msgspec.Struct, omit_defaults=False, kw_only=True):
-    batch_id: str
-    tenant: str
-    provider: str
-    model: str
-    endpoint: str
-    status: str
-    requests_completed: int
-    requests_failed: int
-    input_tokens: int
-    cached_input_tokens: int
-    output_tokens: int
-    reasoning_tokens: int
-    list_cost_usd: Decimal
-    batch_cost_usd: Decimal
-    savings_usd: Decimal
-    priced: bool
-    settled_at: int | None
-    estimated_max_cost_usd: Decimal | None
-    tags: dict[str, str]
-
-
-class AccountingPage(msgspec.Struct, omit_defaults=False, kw_only=True):
-    object: Literal["list"] = "list"
-    data: list[AccountingRecord]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
-
-
-class SummaryPage(msgspec.Struct, omit_defaults=False, kw_only=True):
+class SummaryPage(msgspec.Struct, kw_only=True):
     object: Literal["list"] = "list"
     # Rows of SummaryRow's fields, with the grouped tag keys beside tenant/provider/model by name: the
     # operator names those keys, so a row is a mapping here rather than a Struct.
     data: list[dict[str, Any]]
-
-
-def _settled(record: LedgerRecord, tag_keys: Sequence[str]) -> AccountingRecord:
-    fields = msgspec.structs.asdict(record)
-    del fields["charges"]  # the per-kind split is the FOCUS export's; records keep the contract's shape
-    # Every declared key, as the CSV has a column per key (a record settled before a key was declared: untagged).
-    fields["tags"] = {key: record.tags.get(key, UNTAGGED) for key in tag_keys}
-    return AccountingRecord(**fields)
 
 
 def _summary_row(row: SummaryRow, group_by: Sequence[str]) -> dict[str, Any]:
@@ -93,15 +60,6 @@ def _in_flight(record: BatchRecord, tag_keys: Sequence[str]) -> AccountingRecord
         status=record.status.value,
         requests_completed=record.request_counts.completed,
         requests_failed=record.request_counts.failed,
-        input_tokens=0,
-        cached_input_tokens=0,
-        output_tokens=0,
-        reasoning_tokens=0,
-        list_cost_usd=_ZERO,
-        batch_cost_usd=_ZERO,
-        savings_usd=_ZERO,
-        priced=True,
-        settled_at=None,
         estimated_max_cost_usd=Decimal(estimate) if estimate is not None else None,
         tags=resolve_tags(record.metadata, tag_keys),
     )
@@ -130,7 +88,7 @@ class AccountingController(Controller):
         tenant = _scope(principal)
         settled = await services.ledger.get(batch_id, tenant)
         if settled is not None:
-            return _settled(settled, services.settings.accounting.tag_keys)
+            return settled.accounting(services.settings.accounting.tag_keys)
         batch = await services.batches.get(batch_id, tenant=tenant)
         if batch is None:
             raise NotFound(f"No batch found with id '{batch_id}'.", param="batch_id")
@@ -154,7 +112,8 @@ class AccountingController(Controller):
             headers = {"content-disposition": 'attachment; filename="batchgate-accounting.csv"'}
             return Stream(rows, media_type="text/csv; charset=utf-8", headers=headers)
         page = await services.ledger.list(tenant, after=after, limit=limit, since=since, until=until)
-        data = [_settled(record, services.settings.accounting.tag_keys) for record in page.data]
+        tag_keys = services.settings.accounting.tag_keys
+        data = [record.accounting(tag_keys) for record in page.data]
         return AccountingPage(data=data, first_id=page.first_id, last_id=page.last_id, has_more=page.has_more)
 
     @get("/summary", responses=error_responses())

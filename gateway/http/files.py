@@ -84,13 +84,7 @@ class FilesController(Controller):
         records, has_more = await services.files.list_page(
             principal.tenant, purpose=purpose, after=after, limit=limit, order=order
         )
-        data = [record.to_wire() for record in records]
-        return FileList(
-            data=data,
-            first_id=data[0].id if data else None,
-            last_id=data[-1].id if data else None,
-            has_more=has_more,
-        )
+        return FileList.of((record.to_wire() for record in records), has_more)
 
     @get("/{file_id:str}", responses=error_responses(404))
     async def retrieve(self, file_id: FromPath[str], services: ServicesDep, principal: PrincipalDep) -> FileObject:

@@ -144,9 +144,7 @@ class WebhookEndpointsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> WebhookEndpointList:
         records, has_more = await EndpointStore(services.redis).list_page(principal.tenant, after=after, limit=limit)
-        data = [_wire(record) for record in records]
-        first_id, last_id = (data[0].id, data[-1].id) if data else (None, None)
-        return WebhookEndpointList(data=data, first_id=first_id, last_id=last_id, has_more=has_more)
+        return WebhookEndpointList.of(map(_wire, records), has_more)
 
     @get("/{webhook_endpoint_id:str}", responses=error_responses(404))
     async def retrieve(

@@ -1,16 +1,8 @@
 """File contents in an S3-compatible bucket (AWS S3, MinIO, Ceph RGW, R2), streamed in and out.
 
-Why obstore (Rust `object_store` behind an asyncio API) rather than aiobotocore or aioboto3, measured
-against a local moto S3 server on 2 cores with a 100 MiB object (1 MiB chunks, 8 MiB parts):
-
-    obstore 0.12      upload 28-39 MB/s, download ~245 MB/s, peak RSS of the process  ~42 MB
-    aiobotocore 3.10  upload 25-27 MB/s, download 245-360 MB/s, peak RSS of the process ~80 MB
-
-The server (moto, pure Python) is the bottleneck for throughput in both; the difference that matters
-is everything else: obstore's `put_async` takes an async iterable directly and turns it into a
-multipart upload with bounded concurrency and an abort on error (we verified that no upload is left
-behind), where aiobotocore leaves the part loop, ETag bookkeeping and abort path to us; obstore ships
-type stubs (mypy strict passes without ignores) and is one wheel instead of botocore's tree.
+Built on obstore (Rust `object_store` behind an asyncio API): `put_async` turns an async iterable into a
+multipart upload with bounded concurrency and an abort on error, and it ships type stubs. The comparison
+with aiobotocore is in docs/decisions.md.
 
 Semantics kept from `LocalStorage`:
 - `write` is all or nothing: S3 shows nothing under the key until the multipart upload completes, and

@@ -2,9 +2,8 @@
 
 Each line is decoded on its own (the same call the line-by-line path makes, so a blank line, a BOM or
 two values on one line fail here exactly as they would there), and its decoded object is dropped before
-the next line is decoded. That is measurably faster than one `Decoder.decode_lines` call per chunk: the
-freed memory of one line's strings is reused, still in cache, by the next line's, instead of a whole
-chunk's worth of fresh strings being written out and kept alive.
+the next line is decoded: the freed memory of one line's strings is reused, still in cache, by the next
+line's, where one `Decoder.decode_lines` call per chunk keeps a whole chunk's strings alive.
 """
 
 from __future__ import annotations

@@ -24,16 +24,12 @@ def _pairs(fields: dict[str, str]) -> list[str]:
 class EndpointStore:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._create = redis.register_script(lua.CREATE_ENDPOINT)
-        self._update = redis.register_script(lua.UPDATE_ENDPOINT)
-        self._rotate = redis.register_script(lua.ROTATE)
-        self._delete = redis.register_script(lua.DELETE_ENDPOINT)
 
     async def create(self, record: EndpointRecord, *, limit: int) -> bool:
         """Store a new endpoint; False (nothing written) when the tenant already has `limit` of them."""
         script_keys = [keys.webhook_endpoint(record.id), keys.webhook_endpoint_index(record.tenant)]
         args: list[str | int] = [limit, record.id, *_pairs(encode_record(record))]
-        return bool(await self._create(keys=script_keys, args=args))
+        return bool(await lua.CREATE_ENDPOINT(self._redis, keys=script_keys, args=args))
 
     async def get(self, endpoint_id: str, *, tenant: str) -> EndpointRecord | None:
         """The endpoint, or None when unknown or another tenant's (the two are indistinguishable)."""
@@ -62,7 +58,9 @@ class EndpointStore:
         return records
 
     async def update(self, endpoint_id: str, tenant: str, fields: dict[str, str]) -> EndpointRecord | None:
-        if not await self._update(keys=[keys.webhook_endpoint(endpoint_id)], args=[tenant, *_pairs(fields)]):
+        if not await lua.UPDATE_ENDPOINT(
+            self._redis, keys=[keys.webhook_endpoint(endpoint_id)], args=[tenant, *_pairs(fields)]
+        ):
             return None
         return await self.get(endpoint_id, tenant=tenant)
 
@@ -71,10 +69,10 @@ class EndpointStore:
     ) -> EndpointRecord | None:
         """Make `secret` current; the previous one keeps signing until `old_valid_until` (0: not at all)."""
         args: list[str | int] = [tenant, secret, old_valid_until, now]
-        if not await self._rotate(keys=[keys.webhook_endpoint(endpoint_id)], args=args):
+        if not await lua.ROTATE(self._redis, keys=[keys.webhook_endpoint(endpoint_id)], args=args):
             return None
         return await self.get(endpoint_id, tenant=tenant)
 
     async def delete(self, endpoint_id: str, tenant: str) -> bool:
         script_keys = [keys.webhook_endpoint(endpoint_id), keys.webhook_endpoint_index(tenant)]
-        return bool(await self._delete(keys=script_keys, args=[tenant, endpoint_id]))
+        return bool(await lua.DELETE_ENDPOINT(self._redis, keys=script_keys, args=[tenant, endpoint_id]))

@@ -48,9 +48,6 @@ def _decode(flat: list[bytes]) -> Delivery:
 class DeliveryQueue:
     def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
-        self._enqueue = redis.register_script(lua.ENQUEUE)
-        self._claim = redis.register_script(lua.CLAIM)
-        self._release = redis.register_script(lua.RELEASE)
 
     async def enqueue_once(self, batch_id: str, event_id: str, deliveries: list[Delivery], *, now_ms: int) -> bool:
         """Queue the batch's deliveries, due now, unless this batch's event was queued before (False then)."""
@@ -61,7 +58,7 @@ class DeliveryQueue:
         ]
         args: list[bytes | str | int] = [event_id, MARKER_TTL_SECONDS, now_ms]
         args += [msgspec.json.encode(_fields(d)) for d in deliveries]
-        return bool(await self._enqueue(keys=script_keys, args=args))
+        return bool(await lua.ENQUEUE(self._redis, keys=script_keys, args=args))
 
     async def claim(self, *, now_ms: int, lease_ms: int, limit: int) -> list[Delivery]:
         """Up to `limit` due deliveries, each now held by the caller until `now_ms + lease_ms`."""
@@ -71,7 +68,7 @@ class DeliveryQueue:
         if not ids:
             return []
         script_keys = [due, *(keys.webhook_delivery(i) for i in ids)]
-        claimed = await self._claim(keys=script_keys, args=[now_ms, now_ms + lease_ms, *ids])
+        claimed = await lua.CLAIM(self._redis, keys=script_keys, args=[now_ms, now_ms + lease_ms, *ids])
         return [_decode(flat) for flat in cast("list[list[bytes]]", claimed)]
 
     async def finish(self, delivery: Delivery) -> bool:
@@ -84,7 +81,7 @@ class DeliveryQueue:
     async def _release_with(self, delivery: Delivery, due: str, error: str) -> bool:
         script_keys = [keys.webhook_deliveries_due(), keys.webhook_delivery(delivery.id)]
         args: list[str | int] = [delivery.id, delivery.attempts, due, error]
-        return bool(await self._release(keys=script_keys, args=args))
+        return bool(await lua.RELEASE(self._redis, keys=script_keys, args=args))
 
     async def pending(self) -> int:
         return int(await self._redis.zcard(keys.webhook_deliveries_due()))

@@ -10,6 +10,8 @@ from typing import Literal
 
 import msgspec
 
+from gateway.core.page import Page
+
 __all__ = [
     "BATCH_EVENT_TYPES",
     "DeletedWebhookEndpoint",
@@ -62,12 +64,8 @@ class WebhookEndpointWithSecret(WebhookEndpointObject, kw_only=True):
     signing_secret: str
 
 
-class WebhookEndpointList(msgspec.Struct, kw_only=True, omit_defaults=False):
-    object: Literal["list"] = "list"
-    data: list[WebhookEndpointObject]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
+class WebhookEndpointList(Page[WebhookEndpointObject], frozen=True, kw_only=True):
+    data: list[WebhookEndpointObject]  # named again for the OpenAPI schema (Litestar leaves T of a subclass unresolved)
 
 
 class DeletedWebhookEndpoint(msgspec.Struct, kw_only=True, omit_defaults=False):

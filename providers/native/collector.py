@@ -13,13 +13,11 @@ GC_GEN0_THRESHOLD = 10_000
 def tune_collector() -> None:
     """Collect less often than CPython's default, and never walk what exists when the executor starts.
 
-    The executor keeps a working set of a few thousand container objects alive: requests in flight,
-    granted lines, outcomes waiting for their Redis round trip. Objects there live across many
-    allocations, so with the default threshold of 700 the collector ran about 250 times per 5,000 lines
-    (at zero upstream latency), each time walking the live set: measured, about 15% of the executor's
-    CPU, and none of it found garbage. At 10,000 it runs a few times per 5,000 lines
-    (`tests/benchmarks/test_native_bench.py`). Reference cycles, which the per-line path does not
-    create, wait longer to be freed: a bounded, small amount of memory.
+    The executor keeps a working set of a few thousand container objects alive (requests in flight,
+    granted lines, outcomes waiting for their Redis round trip); with CPython's default threshold of 700
+    the collector walks that live set hundreds of times per few thousand lines and finds no garbage
+    (figures: docs/decisions.md, `tests/benchmarks/test_native_bench.py`). Reference cycles, which the
+    per-line path does not create, wait longer to be freed: a bounded, small amount of memory.
 
     `gc.freeze()`: everything alive now (modules, settings, clients) lives as long as the process, so it
     moves to the permanent generation and the occasional full collection skips it.

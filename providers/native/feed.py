@@ -1,9 +1,8 @@
 """The lines waiting for a consumer: a FIFO that hands an item straight to a waiting consumer.
 
-asyncio.Queue does the same job with ~10 Python calls per item (get, empty, get_nowait, _get, _wakeup_next,
-qsize, full, put_nowait, _put, _wakeup_next); on the executor's per-line path that was a measurable share
-of its CPU. Puts never block (the claim loop bounds how much is queued), so this needs only a deque of
-items and a deque of waiting consumers.
+Not asyncio.Queue: it spends about ten Python calls per item on the executor's per-line path. Puts never
+block here (the claim loop bounds how much is queued), so a deque of items and a deque of waiting
+consumers are enough (docs/decisions.md).
 """
 
 from __future__ import annotations

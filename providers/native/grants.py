@@ -1,8 +1,8 @@
 """Attempt grants asked for in groups, ahead of the consumers that send the lines.
 
 Every attempt must be granted by RESERVE before it is sent (that is what bounds sends per line by
-`max_attempts`, whatever crashes). Asking for one line at a time cost the executor a future, a suspension
-and a Redis op per line (~15% of its CPU). Instead the lines waiting for a grant are granted in groups
+`max_attempts`, whatever crashes). Asking for one line at a time would cost a future, a suspension and a
+Redis op per line (docs/decisions.md), so the lines waiting for a grant are granted in groups
 (one RESERVE op per group and batch) into a stock of ready lines about as large as the concurrency limit,
 topped up when a quarter of it has been used, so a consumer normally takes a granted line without waiting.
 
@@ -11,7 +11,7 @@ What the stock changes, and why it is safe:
   lose attempts (it may end `request_failed` sooner), never be sent more than `max_attempts` times.
 - A line granted ahead of sending is dropped (its grant given back) if, by the time a consumer takes it,
   its batch is past its expiry or a later grant for the batch was refused (cancelled, closed or gone), so a
-  finished batch gets at most its requests in flight afterwards, as before.
+  finished batch gets at most its requests in flight afterwards.
 - Granted lines count as in flight for a cancelled batch, which closes once they are sent or given back.
 """
 

@@ -1,8 +1,8 @@
 """Per-line bookkeeping in Redis, micro-batched: ops queued while one round trip is in flight go in the next.
 
 Under load this gives one pipelined round trip per up to `max_ops` lines, and within it one script call
-per batch and kind (grants, outcomes) rather than one per line: the per-command cost of packing, parsing
-and running a script dominated the executor's CPU before. When idle, a lone op still goes out at once.
+per batch and kind (grants, outcomes) rather than one per line, because packing, parsing and running a
+script per line costs more than the work it does. When idle, a lone op still goes out at once.
 Round trips are retried through Redis restarts: every op is idempotent or errs on the safe side (a
 repeated grant only burns an attempt; outcomes are HSETNX).
 """
@@ -18,10 +18,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from gateway.core.lua import Script, evalsha_many
 from gateway.core.redis_types import RedisClient
 from providers import keys
-from providers.native.evalsha_many import evalsha_many
-from providers.native.scripts import CORRECT, RECORD, RESERVE, Script, pack
+from providers.native.lua import CORRECT, RECORD, RESERVE, pack
 
 __all__ = ["Done", "Grants", "Ledger"]
 
@@ -37,7 +37,7 @@ _COMPLETED, _FAILED = b"completed", b"failed"
 class Grants(NamedTuple):
     """RESERVE's answer for a group of lines of one batch."""
 
-    attempts: list[int]  # per line: the attempt number granted, or a negative code (see scripts.RESERVE)
+    attempts: list[int]  # per line: the attempt number granted, or a negative code (see lua.RESERVE)
     expires_at: int  # the batch's expiry, unix seconds (0: the batch is gone)
 
 
@@ -171,5 +171,5 @@ class Ledger:
             else:
                 _settle(group[0], group[2], result)
         for script in {group[0] for group in again}:
-            await self._redis.script_load(script.source)
+            await script.load(self._redis)
         return again

@@ -12,7 +12,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gateway.core.redis_types import RedisClient
 from providers import keys
-from providers.native.scripts import RATE
+from providers.native.lua import RATE
 from providers.native.settings import NativeSettings
 from providers.retry import full_jitter
 
@@ -69,10 +69,9 @@ class UpstreamGate:
 class RateLimiter:
     """RPM and TPM limits shared by all workers through one GCRA script (no burst allowance: sends are
     spaced evenly). Within a process at most `AHEAD` coroutines at a time hold a reservation and sleep until
-    their slot, so waiting lines do not hammer Redis and the schedule runs at most `AHEAD` slots ahead —
-    but one Redis round trip per line no longer caps the rate: with a single holder, each slot waited for
-    the previous line's round trip, and a loaded Redis or worker (10 ms a round trip) held a 10,800 RPM
-    provider to half its rate.
+    their slot, so waiting lines do not hammer Redis and the schedule runs at most `AHEAD` slots ahead.
+    Several holders, not one, so a Redis round trip per line does not cap the rate: with one holder each
+    slot would wait for the previous line's round trip (at 10 ms a round trip, half of a 10,800 RPM limit).
 
     A line reserves its estimated tokens, but never more than one second of the TPM limit (`reserved`):
     the shared schedule then moves by at most that much ahead of what the line really used, whatever its

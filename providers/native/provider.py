@@ -23,8 +23,8 @@ from providers.native.collector import tune_collector
 from providers.native.grants import Granter
 from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter
+from providers.native.lua import CLOSE, ENQUEUE
 from providers.native.runner import LineRunner
-from providers.native.scripts import CLOSE, ENQUEUE
 from providers.native.settings import NativeSettings
 from providers.native.transport import Upstream
 from providers.native.tuning import NativeTuning

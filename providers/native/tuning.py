@@ -9,7 +9,7 @@ __all__ = ["NativeTuning"]
 
 class NativeTuning(msgspec.Struct, frozen=True, kw_only=True):
     chunk_lines: int = 200  # lines per chunk object / stream entry
-    chunks_on_stream: int = 4  # per batch; the rest wait in its backlog, so batches take turns (scripts.ENQUEUE)
+    chunks_on_stream: int = 4  # per batch; the rest wait in its backlog, so batches take turns (lua.ENQUEUE)
     claim_idle_seconds: float = 60.0  # a chunk pending this long without a heartbeat belongs to a dead worker
     read_block_seconds: float = 0.5  # XREADGROUP block; bounds how fast `stop` is noticed
     chunk_read_attempts: int = (

@@ -30,9 +30,9 @@ from providers.native.grants import Granter
 from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
+from providers.native.lua import LOSE, NEXT
 from providers.native.pending import Chunk
 from providers.native.runner import LineRunner
-from providers.native.scripts import LOSE, NEXT
 from providers.native.tuning import NativeTuning
 from providers.retry import full_jitter
 
@@ -207,7 +207,7 @@ class ChunkWorker:
         chunk.line_done(None)
 
     async def _ack(self, entry_id: bytes, batch_id: str, endpoint: str) -> None:
-        """Acknowledge a finished chunk and put its batch's next chunk on the stream (scripts.NEXT)."""
+        """Acknowledge a finished chunk and put its batch's next chunk on the stream (lua.NEXT)."""
         script_keys = [
             self._stream,
             keys.native_enqueued(self._provider),

@@ -20,6 +20,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway.config.settings import LimitsSettings, Settings
+from gateway.files import lua
 from gateway.files.leases import UploadSlots
 from gateway.redis import keys
 from gateway.worker.providers import ProviderSet
@@ -238,9 +239,8 @@ async def test_concurrent_uploads_per_tenant_answer_429_with_retry_after(
 
 async def test_a_crashed_uploads_lease_runs_out(limited: Limited, redis_client: aioredis.Redis) -> None:
     """Leases taken by a process that then died (never renewed, never released) free their slots on expiry."""
-    crashed = UploadSlots(redis_client, UPLOADS, lease_seconds=0.4)
-    for _ in range(UPLOADS):
-        await crashed._acquire(keys=[keys.upload_leases("alpha")], args=[UPLOADS, f"dead-{_}", 400])
+    for _ in range(UPLOADS):  # what a crashed replica's `UploadSlots.hold` leaves behind: leases of 0.4 s
+        await lua.ACQUIRE_SLOT(redis_client, keys=[keys.upload_leases("alpha")], args=[UPLOADS, f"dead-{_}", 400])
     assert (await asyncio.to_thread(upload, limited, jsonl([line("x")]))).status_code == 429
     await asyncio.sleep(0.5)
     assert (await asyncio.to_thread(upload, limited, jsonl([line("x")]))).status_code == 200

@@ -175,3 +175,16 @@ def test_both_kinds_take_the_shared_keys(tmp_path: Path) -> None:
         text = VALID.replace('kind = "native"', f'kind = "{kind}"\n{shared}')
         provider = load_settings(write(tmp_path, text), environ={}).providers["local"]
         assert (provider.kind, provider.max_concurrency, provider.max_attempts) == (kind, 3, 2)
+
+
+@pytest.mark.parametrize("key", ["input_tokens", "savings_usd", "unpriced_batches", "priced", "kind"])
+def test_a_tag_key_named_like_a_ledger_field_or_label_is_refused(tmp_path: Path, key: str) -> None:
+    text = VALID + f'[accounting]\ntag_keys = ["team", "{key}"]\n'
+    with pytest.raises(ConfigError, match="is a ledger field or metric label name") as caught:
+        load_settings(write(tmp_path, text), environ={})
+    assert "$.accounting.tag_keys[1]" in str(caught.value)
+
+
+def test_a_free_tag_key_is_accepted(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, VALID + '[accounting]\ntag_keys = ["team"]\n'), environ={})
+    assert settings.accounting.tag_keys == ["team"]

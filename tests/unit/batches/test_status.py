@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from gateway.batches import TERMINAL, TRANSITIONS, BatchRecord, BatchStatus, can_transition, timestamp_field
-from gateway.batches.lua import transition_source
+from gateway.batches.lua import TRANSITION
 
 S = BatchStatus
 
@@ -68,7 +68,7 @@ def test_timestamp_fields_are_record_fields() -> None:
 
 
 def test_the_lua_table_is_rendered_from_the_python_table() -> None:
-    source = transition_source()
+    source = TRANSITION.source
     assert "['cancelling'] = {['cancelled'] = true}" in source
     assert "['completed'] = {}" in source
     assert "['validating'] = 'created_at'" in source

@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
+from gateway.core.lua import Script
 
-from redis.exceptions import NoScriptError
-
-from gateway.core.redis_types import RedisClient
-
-__all__ = ["CLOSE", "CORRECT", "ENQUEUE", "LOSE", "NEXT", "RATE", "RECORD", "RESERVE", "Script", "pack"]
-
-
-class Script:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
-
-    async def __call__(self, redis: RedisClient, keys: list[str], args: list[str | int | float]) -> object:
-        try:
-            return await redis.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return await redis.eval(self.source, len(keys), *keys, *args)
+__all__ = ["CLOSE", "CORRECT", "ENQUEUE", "LOSE", "NEXT", "RATE", "RECORD", "RESERVE", "pack"]
 
 
 def pack(fields: list[bytes]) -> bytes:
@@ -88,7 +72,7 @@ return 1
 """)
 
 # Many lines go in one argument, as length-prefixed fields ("<bytes>:<field>", repeated): one argument
-# per call instead of several per line (packing arguments one by one was a large part of the client's CPU).
+# per call instead of several per line (packing arguments one by one costs the client more than the script).
 _SPLIT = """
 local function split(blob)
   local out, pos = {}, 1
