@@ -183,9 +183,10 @@ class Settings(_Strict):
         return None
 
     def max_output_tokens(self, model: str) -> int | None:
-        """The most output tokens a line for `model` may ask for (None: no cap)."""
-        route = self.route_for(model)
-        return route.max_output_tokens if route is not None else None
+        """The most output tokens a line for `model` may ask for (None: no cap): the smallest cap over its
+        routes, since a line may run on any of them."""
+        caps = [route.max_output_tokens for route in self.routes_for(model) if route.max_output_tokens is not None]
+        return min(caps) if caps else None
 
     def serves(self, model: str, endpoint: str) -> bool:
         """Does any route of `model` go to a provider that supports `endpoint`?"""
