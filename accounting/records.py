@@ -17,6 +17,7 @@ import msgspec
 
 from accounting.charges import Charge
 from accounting.cost import ZERO, Cost
+from accounting.route_costs import RouteCost
 from accounting.tags import UNTAGGED
 from accounting.usage import UsageTotals
 
@@ -60,6 +61,9 @@ class LedgerRecord(msgspec.Struct, frozen=True, kw_only=True):
     tags: dict[str, str] = msgspec.field(default_factory=dict)
     # The cost by token kind (accounting.charges); empty in records settled before it was kept.
     charges: tuple[Charge, ...] = ()
+    # The figures per route the batch ran on (accounting.route_costs), in route order; empty when it ran on
+    # none (refused before routing) and in records settled before routes existed.
+    routes: tuple[RouteCost, ...] = ()
 
     @classmethod
     def build(
@@ -77,6 +81,7 @@ class LedgerRecord(msgspec.Struct, frozen=True, kw_only=True):
         estimated_max_cost_usd: Decimal | None = None,
         tags: dict[str, str] | None = None,
         charges: tuple[Charge, ...] = (),
+        routes: tuple[RouteCost, ...] = (),
     ) -> LedgerRecord:
         """A record from a batch's summed usage and its cost; `settled_at` defaults to now."""
         return cls(
@@ -100,6 +105,7 @@ class LedgerRecord(msgspec.Struct, frozen=True, kw_only=True):
             estimated_max_cost_usd=estimated_max_cost_usd,
             tags=dict(tags or {}),
             charges=charges,
+            routes=routes,
         )
 
 
@@ -137,7 +143,8 @@ class SummaryRow(msgspec.Struct, kw_only=True, omit_defaults=True):
     tags: dict[str, str] | None = None
 
 
-# CSV columns: every record field but the nested ones; tags follow as one column per declared key.
+# CSV columns: every record field but tags and charges (`routes` is one JSON column, the last field); tags
+# follow as one column per declared key.
 _FIELDS: tuple[str, ...] = tuple(name for name in LedgerRecord.__struct_fields__ if name not in ("tags", "charges"))
 
 
@@ -148,6 +155,8 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return format(value, "f")  # plain notation: spreadsheets misread 1E-8
+    if isinstance(value, tuple):  # `routes`: a JSON array, money as decimal strings
+        return msgspec.json.encode(value).decode()
     return str(value)
 
 

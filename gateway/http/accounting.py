@@ -17,6 +17,7 @@ from litestar.response import Stream
 
 from accounting.focus import focus_header, focus_lines
 from accounting.records import LedgerRecord, SummaryRow, csv_header, csv_row
+from accounting.route_costs import RouteCost
 from accounting.summary import CORE_GROUPS
 from accounting.tags import UNTAGGED, resolve_tags
 from gateway.batches import BatchRecord
@@ -50,6 +51,7 @@ class AccountingRecord(msgspec.Struct, omit_defaults=False, kw_only=True):
     settled_at: int | None
     estimated_max_cost_usd: Decimal | None
     tags: dict[str, str]
+    routes: tuple[RouteCost, ...] = ()  # per route the batch ran on (accounting.route_costs)
 
 
 class AccountingPage(msgspec.Struct, omit_defaults=False, kw_only=True):

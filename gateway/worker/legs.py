@@ -30,8 +30,17 @@ from gateway.worker.results import AssembledFile, Spool, standing
 from providers.base import BatchJob, BlobStore, Progress
 from providers.endpoints import ENDPOINTS
 
-__all__ = ["LegSplit", "carried_lines", "counts_with_legs", "hand_over", "may_hand_over", "split_leg"]
+__all__ = [
+    "HAND_OVER_PREFIX",
+    "LegSplit",
+    "carried_lines",
+    "counts_with_legs",
+    "hand_over",
+    "may_hand_over",
+    "split_leg",
+]
 
+HAND_OVER_PREFIX = "legs/"  # the storage keys hand-overs write, and only they
 _HANDING_OVER = (BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING)
 
 
@@ -140,7 +149,7 @@ async def hand_over(
     batch, nothing ran, every line of the leg moves. Returns the record on its new route, or None when there
     is nothing to move or the batch moved on meanwhile (a cancel: the caller finishes it as usual)."""
     storage = ctx.services.storage
-    attempt = f"legs/{record.id}/r{record.route_index + 1}-{secrets.token_hex(6)}"  # unique per attempt
+    attempt = f"{HAND_OVER_PREFIX}{record.id}/r{record.route_index + 1}-{secrets.token_hex(6)}"  # unique per attempt
     if results is None:
         split = LegSplit(kept=None, rest=None, usage=UsageTotals())
         next_input, moving = job.input_key, job.total_requests
@@ -170,8 +179,9 @@ async def hand_over(
         "attempts": 0,
         "failing_since": None,
         "last_error": None,
-        "request_counts": counts_with_legs(msgspec.structs.replace(record, legs=(*record.legs, leg)),
-                                           Progress(total=moving)),
+        "request_counts": counts_with_legs(
+            msgspec.structs.replace(record, legs=(*record.legs, leg)), Progress(total=moving)
+        ),
     }
     moved = await ctx.services.batches.update(record.id, updates, only_if_status_in=_HANDING_OVER)
     if moved is not None:

@@ -22,7 +22,16 @@ from providers.base import BlobStore
 from providers.endpoints import ENDPOINTS
 from providers.retry import is_retryable_status
 
-__all__ = ["NEVER_RAN_MESSAGES", "UNFINISHED_CODES", "AssembledFile", "Assembly", "Spool", "Standing", "assemble", "standing"]
+__all__ = [
+    "NEVER_RAN_MESSAGES",
+    "UNFINISHED_CODES",
+    "AssembledFile",
+    "Assembly",
+    "Spool",
+    "Standing",
+    "assemble",
+    "standing",
+]
 
 NEVER_RAN_MESSAGES = {
     "batch_expired": "This request could not be executed before the completion window expired.",
@@ -43,9 +52,7 @@ NEVER_RAN_MESSAGES = {
 # Error codes of result lines the route could not finish, rather than answered: the request never ran there
 # (the upstream batch ended first, or that part was refused), or every attempt timed out or lost its
 # connection. A model's next route may finish them (gateway/worker/legs.py).
-UNFINISHED_CODES = frozenset(
-    {"batch_expired", "batch_cancelled", "batch_failed", "request_timeout", "request_failed"}
-)
+UNFINISHED_CODES = frozenset({"batch_expired", "batch_cancelled", "batch_failed", "request_timeout", "request_failed"})
 
 
 class _Response(msgspec.Struct):
