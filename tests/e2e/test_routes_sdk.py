@@ -104,8 +104,7 @@ def _run(server: GatewayServer, ids: list[str]) -> openai.types.Batch:
     with _sdk(server) as sdk:
         upload = sdk.files.create(file=("in.jsonl", jsonl([line(i, model=MODEL) for i in ids])), purpose="batch")
         batch = sdk.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
-        done = wait_for(sdk, batch.id, {"completed", "failed", "expired", "cancelled"}, timeout=60)
-        return done
+        return wait_for(sdk, batch.id, {"completed", "failed", "expired", "cancelled"}, timeout=60)
 
 
 def _results(server: GatewayServer, file_id: str | None) -> list[dict[str, object]]:
@@ -191,7 +190,8 @@ def test_expired_upstream_batch_hands_its_unfinished_30_percent_to_the_next_rout
     moved = _marker_ids(realtime)
     assert len(moved) == len(set(moved)) == 6  # exactly the unfinished lines, each once
     ran_upstream = {item["custom_id"] for item in output if item["response"]["body"]["model"] == "deepseek-chat"}
-    assert ran_upstream.isdisjoint(moved) and len(ran_upstream) == 14
+    assert ran_upstream.isdisjoint(moved)
+    assert len(ran_upstream) == 14
     assert done.request_counts is not None
     assert (done.request_counts.total, done.request_counts.completed) == (20, 20)
     _assert_ledger_matches_simulators(batch_first, done.id, deepseek, realtime)
@@ -234,8 +234,9 @@ def test_exhausted_native_retries_go_to_the_next_route(
     by_id = {item["custom_id"]: item["response"]["body"]["model"] for item in output}
     assert by_id["c3"] == by_id["c7"] == "deepseek-chat"  # finished by the batch API
     assert {m for i, m in by_id.items() if i not in ("c3", "c7")} == {"deepseek-v4-flash"}
-    uploaded = [b for b in deepseek.store.batches.values()]
-    assert len(uploaded) == 1 and uploaded[0].request_counts.total == 2  # only the two exhausted lines moved
+    uploaded = list(deepseek.store.batches.values())
+    assert len(uploaded) == 1
+    assert uploaded[0].request_counts.total == 2
     assert (uploaded[0].metadata or {})["batchgate_batch_id"] == f"{done.id}-r2"
     _assert_ledger_matches_simulators(realtime_first, done.id, deepseek, realtime)
 
@@ -246,7 +247,8 @@ def test_rejected_key_fails_loudly_without_falling_back(
     deepseek.store.options.api_key = "sk-someone-else"
     done = _run(batch_first, ["d1", "d2"])
     assert done.status == "failed"
-    assert done.errors is not None and done.errors.data
+    assert done.errors is not None
+    assert done.errors.data
     error = done.errors.data[0]
     assert error.code == "provider_auth_failed"
     assert "TEST_DEEPSEEK_KEY" in (error.message or "")
