@@ -280,6 +280,15 @@ def default_settings() -> Settings:
             batch_discount=Decimal("0.2"),
             output_purpose="batch-output",
         ),
+        # DeepSeek's real-time API, run by the native executor: the fallback route of the DeepSeek models,
+        # waiting for off-peak prices when the batch's window allows.
+        "deepseek-realtime": ProviderSettings(
+            kind="native",
+            base_url="https://api.deepseek.com/v1",
+            api_key_env="DEEPSEEK_API_KEY",
+            endpoints=["/v1/chat/completions"],
+            defer_to_off_peak=True,
+        ),
     }
     models = [
         ModelRoute(
@@ -288,6 +297,8 @@ def default_settings() -> Settings:
             input_usd_per_mtok=price.input_usd_per_mtok,
             cached_input_usd_per_mtok=price.cached_input_usd_per_mtok,
             output_usd_per_mtok=price.output_usd_per_mtok,
+            upstream_model=price.upstream_model,
+            price_windows=list(price.price_windows),
         )
         for price in DEFAULT_MODEL_PRICES
     ]

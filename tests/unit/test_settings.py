@@ -146,3 +146,15 @@ def test_bad_routes_name_the_entry(tmp_path: Path, edit: tuple[str, str], messag
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, ROUTES.replace(*edit)), environ={})
     assert message in str(caught.value)
+
+
+def test_max_output_tokens_is_the_smallest_cap_over_the_models_routes(tmp_path: Path) -> None:
+    routes = VALID + (
+        '\n[providers.other]\nkind = "native"\nbase_url = "http://127.0.0.1:1/v1"\n'
+        '\n[[models]]\nname = "llama"\nprovider = "other"\nmax_output_tokens = 4096\n'
+    )
+    settings = load_settings(write(tmp_path, routes), environ={})
+    assert [route.provider for route in settings.routes_for("llama")][-1] == "other"
+    assert settings.max_output_tokens("llama") == 4096  # the first route has no cap: the second's holds
+    capped = routes.replace('upstream_model = "meta/llama"', 'upstream_model = "meta/llama"\nmax_output_tokens = 1000')
+    assert load_settings(write(tmp_path, capped), environ={}).max_output_tokens("llama") == 1000
