@@ -78,7 +78,7 @@ DEFAULT_MODEL_PRICES: tuple[DefaultPrice, ...] = (
         cached="0.028",
         upstream="deepseek-v4-flash",
         windows=DEEPSEEK_PEAK_WINDOWS,
-    ),  # fmt: skip
+    ),
     _price("deepseek-reasoner", "deepseek", "0.28", "0.42", cached="0.028"),
     _price(
         "deepseek-reasoner",
@@ -88,7 +88,7 @@ DEFAULT_MODEL_PRICES: tuple[DefaultPrice, ...] = (
         cached="0.028",
         upstream="deepseek-v4-pro",
         windows=DEEPSEEK_PEAK_WINDOWS,
-    ),  # fmt: skip
+    ),
     _price("deepseek-ai/DeepSeek-V3", "deepinfra", "0.38", "0.89"),
     _price("meta-llama/Llama-3.3-70B-Instruct", "deepinfra", "0.23", "0.40"),
     _price("meta-llama/Meta-Llama-3.1-8B-Instruct", "deepinfra", "0.03", "0.05"),
