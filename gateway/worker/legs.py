@@ -15,6 +15,7 @@ upstream), so no line runs on two routes and none is lost or doubled.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ import msgspec
 from accounting.usage import UsageAccumulator, UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, Leg, RequestCounts
 from gateway.config.settings import ModelRoute
+from gateway.storage.local import StorageError
 from gateway.worker.context import WorkerContext, log
 from gateway.worker.results import AssembledFile, Spool, standing
 from providers.base import BatchJob, BlobStore, Progress
@@ -163,6 +165,7 @@ async def hand_over(
             kept.handle.close()
             rest.handle.close()
         if split.rest is None:
+            await _discard(storage, split)
             return None  # the route finished every line after all
         next_input, moving = split.rest.storage_key, split.rest.lines
     index, route = target
@@ -184,10 +187,19 @@ async def hand_over(
         ),
     }
     moved = await ctx.services.batches.update(record.id, updates, only_if_status_in=_HANDING_OVER)
-    if moved is not None:
+    if moved is None:  # cancelled meanwhile: this attempt's objects are nobody's
+        await _discard(storage, split)
+    else:
         log.info("batch_route_handed_over", batch_id=record.id, from_provider=leg.provider,
                  to_provider=route.provider, lines=moving, kept=leg.completed + leg.failed)  # fmt: skip
     return moved
+
+
+async def _discard(storage: BlobStore, split: LegSplit) -> None:
+    for stored in (split.kept, split.rest):
+        if stored is not None:
+            with contextlib.suppress(StorageError):
+                await storage.delete(stored.storage_key)
 
 
 def _leg(record: BatchRecord, job: BatchJob, split: LegSplit) -> Leg:
