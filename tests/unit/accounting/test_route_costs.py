@@ -7,6 +7,7 @@ import io
 import json
 from decimal import Decimal
 
+import msgspec
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -85,3 +86,18 @@ def test_metrics_count_tokens_and_money_by_the_provider_that_served_them() -> No
     assert samples["batchgate_batch_cost_usd_total", frozenset(cost.items())] == 0.000126
     batches = {"tenant": "t", "provider": "deepseek", "status": "completed"}
     assert samples["batchgate_batches_total", frozenset(batches.items())] == 1  # a batch is counted once
+
+
+def test_the_ledger_provider_is_the_route_that_completed_the_most_requests() -> None:
+    from gateway.batches import BatchRecord
+    from gateway.worker.leg_costs import serving_provider
+
+    record = BatchRecord(id="b", tenant="t", endpoint="/v1/chat/completions", input_file_id="f", created_at=0,
+                         provider="deepseek-realtime")  # fmt: skip
+    refused = route_cost("deepseek", "deepseek-chat", UsageTotals(), price_leg(UsageTotals(), BATCH_API, Decimal(0)))
+    served = _two_routes().routes[1]
+    assert serving_provider(record, (refused, served)) == "deepseek-realtime"  # 0 vs 3 completed
+    assert serving_provider(record, _two_routes().routes) == "deepseek"  # 7 vs 3
+    tie = msgspec.structs.replace(served, requests_completed=7)
+    assert serving_provider(record, (_two_routes().routes[0], tie)) == "deepseek"  # a tie: the earlier route
+    assert serving_provider(record, ()) == "deepseek-realtime"  # ran on no route: the batch's own provider
