@@ -61,7 +61,7 @@ def classify(exc: BaseException, step: str) -> Failure:
     if isinstance(exc, ProviderError):
         if exc.retryable:
             return Failure(True, "upstream_unavailable", message)
-        if step == "finish" and exc.code != "provider_auth_failed":  # the result files are gone upstream
+        if step in ("finish", "hand_over") and exc.code != "provider_auth_failed":  # result files gone upstream
             return Failure(False, "upstream_result_missing", message)
         return Failure(False, exc.code, message)
     if isinstance(exc, RedisError):
