@@ -270,3 +270,55 @@ def test_cancel_during_the_first_route_starts_no_new_leg(
         done = wait_for(sdk, batch.id, {"completed", "failed", "expired", "cancelled"}, timeout=30)
     assert done.status == "cancelled"
     assert realtime.requests == []
+
+
+def test_an_upstream_batch_that_fails_validation_moves_every_line(
+    batch_first: GatewayServer, deepseek: BatchUpstream, realtime: RealtimeUpstream
+) -> None:
+    deepseek.store.options.validation_errors = [{"code": "invalid_model", "message": "no", "param": None, "line": 1}]
+    ids = [f"v{i}" for i in range(8)]
+    done = _run(batch_first, ids)
+    assert done.status == "completed", done.errors
+    assert len(_each_once(batch_first, done, ids)) == len(ids)
+    assert sorted(_marker_ids(realtime)) == sorted(ids)
+
+
+def test_a_last_route_that_fails_keeps_the_earlier_routes_results(
+    realtime_first: GatewayServer, deepseek: BatchUpstream, realtime: RealtimeUpstream
+) -> None:
+    deepseek.store.options.validation_errors = [{"code": "invalid_model", "message": "no", "param": None, "line": 1}]
+    realtime.faults = {"hello l2": ["500", "500"]}
+    ids = [f"l{i}" for i in range(5)]
+    done = _run(realtime_first, ids)
+    assert done.status == "completed"  # not `failed`: four lines succeeded on the first route
+    output = _each_once(realtime_first, done, ids)
+    assert sorted(item["custom_id"] for item in output) == ["l0", "l1", "l3", "l4"]
+    errors = _results(realtime_first, done.error_file_id)
+    assert [(item["custom_id"], item["error"]["code"]) for item in errors] == [("l2", "batch_failed")]
+    assert done.errors is not None
+    assert [error.code for error in done.errors.data] == ["invalid_model"]
+
+
+@pytest.fixture
+def short_window(settings: Settings) -> Settings:
+    return msgspec.structs.replace(settings, batches=msgspec.structs.replace(settings.batches, window_seconds=3))
+
+
+def test_expiry_wins_over_the_next_route(
+    short_window: Settings, deepseek: BatchUpstream, realtime: RealtimeUpstream, keys: None
+) -> None:
+    deepseek.store.options.hang = True
+    providers = {"deepseek": _batch_api(deepseek), "deepseek-realtime": _realtime(realtime)}
+    models = [_route("deepseek", BATCH_PRICES, "deepseek-chat"), _route("deepseek-realtime", REALTIME_PRICES, "v4")]
+    server = _serve(short_window, providers, models)
+    try:
+        done = _run(server, ["x1", "x2", "x3"])
+        assert done.status == "expired"
+        output = _each_once(server, done, ["x1", "x2", "x3"])
+        errors = _results(server, done.error_file_id)
+        assert errors  # the lines the upstream did not run end as never run, not on the next route
+        assert {item["error"]["code"] for item in errors} == {"batch_expired"}
+        assert len(output) + len(errors) == 3
+    finally:
+        server.stop()
+    assert realtime.requests == []  # the window ended: no new route started
