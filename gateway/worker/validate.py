@@ -74,9 +74,15 @@ async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationRepo
     first = first_route(settings, report.model or "", record.endpoint)
     assert first is not None  # the validator checked that some route serves the model and endpoint
     index, route = first
-    provider = settings.providers[route.provider]
-    estimate = estimate_max_cost(
-        report.estimated_input_tokens, report.max_output_tokens, price_of(route), provider.batch_discount
+    # Any line may end on any later route: reserve what the dearest of them would cost.
+    estimate = max(
+        estimate_max_cost(
+            report.estimated_input_tokens,
+            report.max_output_tokens,
+            price_of(candidate),
+            settings.providers[candidate.provider].batch_discount,
+        )
+        for candidate in settings.routes_for(report.model or "")[index:]
     )
     if not await _within_budget(ctx, record, estimate):
         return
