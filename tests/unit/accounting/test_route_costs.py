@@ -101,3 +101,17 @@ def test_the_ledger_provider_is_the_route_that_completed_the_most_requests() -> 
     tie = msgspec.structs.replace(served, requests_completed=7)
     assert serving_provider(record, (_two_routes().routes[0], tie)) == "deepseek"  # a tie: the earlier route
     assert serving_provider(record, ()) == "deepseek-realtime"  # ran on no route: the batch's own provider
+
+
+def test_focus_rows_of_a_two_route_batch_name_each_routes_provider_and_sum_to_the_record() -> None:
+    from accounting.charges import charges_of
+    from accounting.focus import focus_csv
+    from tests.support.focus_rules import check_focus_csv
+
+    charges = charges_of(FIRST, BATCH_API, Decimal("0.5")) + charges_of(SECOND, REALTIME, Decimal(0))
+    record = msgspec.structs.replace(_two_routes(), charges=charges)
+    rows = check_focus_csv("".join(focus_csv([record])))
+    assert [row["ProviderName"] for row in rows] == ["deepseek"] * 3 + ["deepseek-realtime"] * 3
+    assert [row["ListUnitPrice"] for row in rows] == ["0.28", "0.028", "0.42", "0.14", "0.028", "0.28"]
+    assert sum((Decimal(row["BilledCost"] or "x") for row in rows), Decimal(0)) == record.batch_cost_usd
+    assert sum((Decimal(row["ListCost"] or "x") for row in rows), Decimal(0)) == record.list_cost_usd
