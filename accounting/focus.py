@@ -26,7 +26,7 @@ from decimal import Context, Decimal, Inexact, InvalidOperation
 
 import msgspec
 
-from accounting.charges import Charge
+from accounting.charges import CHARGE_KINDS, Charge
 from accounting.records import LedgerRecord
 from accounting.tags import UNTAGGED
 
@@ -112,23 +112,23 @@ def _tags(record: LedgerRecord) -> str:
     return _ENCODE(tags).decode()
 
 
-def _common(record: LedgerRecord) -> Row:
+def _common(record: LedgerRecord, provider: str) -> Row:
     return {
-        "BillingAccountId": record.provider,
-        "BillingAccountName": record.provider,
+        "BillingAccountId": provider,
+        "BillingAccountName": provider,
         "BillingCurrency": "USD",
         "ChargeCategory": "Usage",
         "ChargeClass": None,
         "ChargeFrequency": "Usage-Based",
-        "InvoiceIssuerName": record.provider,
+        "InvoiceIssuerName": provider,
         "PricingCategory": "Standard",
-        "ProviderName": record.provider,
-        "PublisherName": record.provider,
+        "ProviderName": provider,
+        "PublisherName": provider,
         "ResourceId": record.batch_id,
         "ResourceName": record.batch_id,
         "ResourceType": "Batch",
         "ServiceCategory": "AI and Machine Learning",
-        "ServiceName": f"{record.provider} batch inference",
+        "ServiceName": f"{provider} batch inference",
         "ServiceSubcategory": "Generative AI",
         "SkuId": record.model,
         "SubAccountId": record.tenant,
@@ -151,13 +151,13 @@ def _costs(list_usd: Decimal, batch_usd: Decimal) -> Row:
     }
 
 
-def _charge_row(record: LedgerRecord, charge: Charge) -> Row:
+def _charge_row(record: LedgerRecord, charge: Charge, provider: str) -> Row:
     unit = charge.list_usd_per_mtok
     contracted = None if unit is None else _EXACT.multiply(unit, _EXACT.subtract(Decimal(1), charge.batch_discount))
     return {
-        **_common(record),
+        **_common(record, provider),
         **_costs(charge.list_usd, charge.batch_usd),
-        "ChargeDescription": f"{record.model} {_KIND_NAMES[charge.kind]} tokens, batch on {record.provider}",
+        "ChargeDescription": f"{record.model} {_KIND_NAMES[charge.kind]} tokens, batch on {provider}",
         "ConsumedQuantity": _number(charge.tokens),
         "ConsumedUnit": "Tokens",
         "ContractedUnitPrice": None if contracted is None else _number(contracted),
@@ -173,7 +173,7 @@ def _charge_row(record: LedgerRecord, charge: Charge) -> Row:
 def _total_row(record: LedgerRecord) -> Row:
     """A record without a per-kind split (settled before it was kept): its totals in one row."""
     return {
-        **_common(record),
+        **_common(record, record.provider),
         **_costs(record.list_cost_usd, record.batch_cost_usd),
         "ChargeDescription": f"{record.model} tokens, batch on {record.provider}",
         "ConsumedQuantity": None,
@@ -192,7 +192,16 @@ def focus_rows(record: LedgerRecord) -> list[Row]:
     """The record's FOCUS rows: one per token kind (input, cached_input, output), column → cell (None = null)."""
     if not record.charges:
         return [_total_row(record)]
-    return [_charge_row(record, charge) for charge in record.charges]
+    providers = _charge_providers(record)
+    return [_charge_row(record, charge, provider) for charge, provider in zip(record.charges, providers, strict=True)]
+
+
+def _charge_providers(record: LedgerRecord) -> list[str]:
+    """Who served each charge: a batch that ran on several routes has one set of kinds per route, in order."""
+    kinds = len(CHARGE_KINDS)
+    if record.routes and len(record.charges) == kinds * len(record.routes):
+        return [route.provider for route in record.routes for _ in range(kinds)]
+    return [record.provider] * len(record.charges)
 
 
 def _line(cells: Iterable[str | None]) -> str:

@@ -212,17 +212,20 @@ class Metrics:
             amounts = (record.list_cost_usd, record.batch_cost_usd, record.savings_usd)
             for counter, amount in zip(self.tag_money, amounts, strict=True):
                 counter.labels(*labels).inc(float(amount))
-        money = (record.tenant, record.provider, record.model)
-        for kind, name in zip(TOKEN_KINDS, TOKEN_FIELDS, strict=True):
-            count = getattr(record, name)
-            if count:
-                self.batch_tokens.labels(*money, kind).inc(count)
-        self.batch_list_cost.labels(*money).inc(float(record.list_cost_usd))
-        self.batch_cost.labels(*money).inc(float(record.batch_cost_usd))
-        self.batch_savings.labels(*money).inc(float(record.savings_usd))
+        # Tokens, money and requests go to the provider that served them: a batch that ran on two routes adds
+        # to both providers' counters (the record's own figures are the sums of its routes').
+        for served in record.routes or (record,):
+            money = (record.tenant, served.provider, record.model)
+            for kind, name in zip(TOKEN_KINDS, TOKEN_FIELDS, strict=True):
+                count = getattr(served, name)
+                if count:
+                    self.batch_tokens.labels(*money, kind).inc(count)
+            self.batch_list_cost.labels(*money).inc(float(served.list_cost_usd))
+            self.batch_cost.labels(*money).inc(float(served.batch_cost_usd))
+            self.batch_savings.labels(*money).inc(float(served.savings_usd))
+            self.batch_requests.labels(*money, "completed").inc(served.requests_completed)
+            self.batch_requests.labels(*money, "failed").inc(served.requests_failed)
         self.batches.labels(record.tenant, record.provider, record.status).inc()
-        self.batch_requests.labels(*money, "completed").inc(record.requests_completed)
-        self.batch_requests.labels(*money, "failed").inc(record.requests_failed)
         if not record.priced:
             self.unpriced_batches.labels(record.provider, record.model).inc()
         self.turnaround.labels(record.provider).observe(turnaround_seconds)

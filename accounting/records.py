@@ -22,6 +22,7 @@ import msgspec
 
 from accounting.charges import Charge
 from accounting.cost import ZERO, Cost
+from accounting.route_costs import RouteCost
 from accounting.tags import METRIC_LABELS, UNTAGGED
 from accounting.usage import UsageTotals
 from gateway.core.page import Page
@@ -86,6 +87,9 @@ class AccountingRecord(msgspec.Struct, frozen=True, kw_only=True):
     estimated_max_cost_usd: Decimal | None = None
     # Cost allocation tags (accounting.tags): each declared key → its value or `untagged`.
     tags: dict[str, str] = msgspec.field(default_factory=dict)
+    # The figures per route the batch ran on (accounting.route_costs), in route order; empty when it ran on
+    # none (refused before routing) and in records settled before routes existed.
+    routes: tuple[RouteCost, ...] = ()
 
 
 class LedgerRecord(AccountingRecord, frozen=True, kw_only=True):
@@ -115,6 +119,7 @@ class LedgerRecord(AccountingRecord, frozen=True, kw_only=True):
         estimated_max_cost_usd: Decimal | None = None,
         tags: dict[str, str] | None = None,
         charges: tuple[Charge, ...] = (),
+        routes: tuple[RouteCost, ...] = (),
     ) -> LedgerRecord:
         """A record from a batch's summed usage and its cost; `settled_at` defaults to now."""
         return cls(
@@ -133,6 +138,7 @@ class LedgerRecord(AccountingRecord, frozen=True, kw_only=True):
             estimated_max_cost_usd=estimated_max_cost_usd,
             tags=dict(tags or {}),
             charges=charges,
+            routes=routes,
         )
 
     def accounting(self, tag_keys: Sequence[str]) -> AccountingRecord:
@@ -176,10 +182,11 @@ def _csv_fields() -> tuple[str, ...]:
     # `priced` there. Both orders are contracts, so the CSV moves this one column.
     names.remove("settled_at")
     names.insert(names.index("priced"), "settled_at")
-    return tuple(names)
+    return (*names, "routes")
 
 
-# CSV columns: every record field but the nested ones; tags follow as one column per declared key.
+# CSV columns: every record field but the nested ones, then `routes` as one JSON column; tags follow as one
+# column per declared key.
 CSV_FIELDS = _csv_fields()
 
 
@@ -230,6 +237,8 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         return format(value, "f")  # plain notation: spreadsheets misread 1E-8
+    if isinstance(value, tuple):  # `routes`: a JSON array, money as decimal strings
+        return msgspec.json.encode(value).decode()
     return str(value)
 
 

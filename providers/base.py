@@ -131,12 +131,15 @@ class ProviderError(Exception):
     """A provider call failed. `retryable` says whether the worker should try again later.
 
     The message must be safe to show a user: it names the provider and the problem, never a key.
+    `unserved` says the upstream does not serve this batch at all (no batch API there, or not this model or
+    endpoint): the model's next route may, where a retry never will.
     """
 
-    def __init__(self, message: str, *, retryable: bool, code: str = "provider_error") -> None:
+    def __init__(self, message: str, *, retryable: bool, code: str = "provider_error", unserved: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.code = code
+        self.unserved = unserved
 
 
 @runtime_checkable

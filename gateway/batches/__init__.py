@@ -2,6 +2,7 @@
 
 from gateway.batches.events import BatchEvent
 from gateway.batches.fencing import LeaseLostError, holding
+from gateway.batches.legs import Leg, leg_batch_id
 from gateway.batches.records import BatchRecord
 from gateway.batches.schedule import Claim, Schedule
 from gateway.batches.status import TERMINAL, TRANSITIONS, BatchStatus, can_transition, timestamp_field
@@ -35,12 +36,14 @@ __all__ = [
     "IllegalTransitionError",
     "InputTokensDetails",
     "LeaseLostError",
+    "Leg",
     "OutputTokensDetails",
     "RequestCounts",
     "Schedule",
     "TooManyBatchesInFlightError",
     "can_transition",
     "holding",
+    "leg_batch_id",
     "timestamp_field",
     "to_list",
     "to_wire",

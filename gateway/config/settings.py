@@ -194,9 +194,10 @@ class Settings(_Strict):
         return None
 
     def max_output_tokens(self, model: str) -> int | None:
-        """The most output tokens a line for `model` may ask for (None: no cap)."""
-        route = self.route_for(model)
-        return route.max_output_tokens if route is not None else None
+        """The most output tokens a line for `model` may ask for (None: no cap): the smallest cap over its
+        routes, since a line may run on any of them."""
+        caps = [route.max_output_tokens for route in self.routes_for(model) if route.max_output_tokens is not None]
+        return min(caps) if caps else None
 
     def serves(self, model: str, endpoint: str) -> bool:
         """Does any route of `model` go to a provider that supports `endpoint`?"""
@@ -269,6 +270,14 @@ def default_settings() -> Settings:
             batch_discount=Decimal("0.2"),
             output_purpose="batch-output",
         ),
+        # DeepSeek's real-time API, run by the native executor: the fallback route of the DeepSeek models,
+        # waiting for off-peak prices when the batch's window allows.
+        "deepseek-realtime": NativeSettings(
+            base_url="https://api.deepseek.com/v1",
+            api_key_env="DEEPSEEK_API_KEY",
+            endpoints=["/v1/chat/completions"],
+            defer_to_off_peak=True,
+        ),
     }
     models = [
         ModelRoute(
@@ -277,6 +286,8 @@ def default_settings() -> Settings:
             input_usd_per_mtok=price.input_usd_per_mtok,
             cached_input_usd_per_mtok=price.cached_input_usd_per_mtok,
             output_usd_per_mtok=price.output_usd_per_mtok,
+            upstream_model=price.upstream_model,
+            price_windows=list(price.price_windows),
         )
         for price in DEFAULT_MODEL_PRICES
     ]

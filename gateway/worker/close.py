@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 
-from gateway.batches import BatchRecord, Claim
+import msgspec
+
+from gateway.batches import BatchRecord, Claim, leg_batch_id
 from gateway.storage.local import StorageError
 from gateway.webhooks import enqueue_batch_event
 from gateway.worker.context import WorkerContext, job_for, log
 from gateway.worker.custom_ids import custom_ids_key
+from gateway.worker.legs import HAND_OVER_PREFIX
 from gateway.worker.settle import settle_batch, usage_of
 from providers.base import ProviderError
 
@@ -29,6 +32,29 @@ async def close_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) -> 
             await provider.cleanup(job_for(record, None), record.provider_state)
         except ProviderError as exc:
             log.warning("provider_cleanup_failed", batch_id=record.id, error=str(exc))
+    await _clean_earlier_legs(ctx, record)
     with contextlib.suppress(StorageError):
         await ctx.services.storage.delete(custom_ids_key(record.id))
     await ctx.services.schedule.remove(claim)
+
+
+async def _clean_earlier_legs(ctx: WorkerContext, record: BatchRecord) -> None:
+    """Each earlier route's upstream leftovers, and the objects the hand-overs stored (never the user's input)."""
+    current = job_for(record, None)
+    for leg in record.legs:
+        provider = ctx.providers.get(leg.provider)
+        if provider is not None and leg.provider_state:
+            job = msgspec.structs.replace(
+                current, batch_id=leg_batch_id(record.id, leg.route_index), upstream_model=leg.upstream_model,
+                input_key=leg.input_key, total_requests=leg.requests,
+            )  # fmt: skip
+            try:
+                await provider.cleanup(job, leg.provider_state)
+            except ProviderError as exc:
+                log.warning("provider_cleanup_failed", batch_id=record.id, leg=leg.route_index, error=str(exc))
+    stored = {leg.results_key for leg in record.legs} | {leg.input_key for leg in record.legs}
+    stored.add(record.leg_input_key)
+    for key in stored:
+        if key is not None and key.startswith(HAND_OVER_PREFIX):
+            with contextlib.suppress(StorageError):
+                await ctx.services.storage.delete(key)

@@ -10,7 +10,7 @@ import structlog
 
 from accounting.ledger import Ledger
 from accounting.metrics import Metrics
-from gateway.batches import BatchRecord, Claim
+from gateway.batches import BatchRecord, Claim, leg_batch_id
 from gateway.files.records import FileRecord
 from gateway.services import Services
 from gateway.worker.providers import ProviderSet
@@ -42,16 +42,22 @@ class WorkerContext:
 
 
 def job_for(record: BatchRecord, input_file: FileRecord | None) -> BatchJob:
-    """The provider's view of a routed batch. The input key is derived, so a deleted file record is fine."""
+    """The provider's view of a routed batch's current leg. On the first route: the batch's input (its key is
+    derived, so a deleted file record is fine); on a later route: the lines handed over to it."""
+    if record.leg_input_key is not None:
+        input_key, requests = record.leg_input_key, record.leg_requests
+    else:
+        input_key = input_file.storage_key if input_file else f"files/{record.input_file_id}"
+        requests = record.request_counts.total
     return BatchJob(
-        batch_id=record.id,
+        batch_id=leg_batch_id(record.id, record.route_index),
         tenant=record.tenant,
         endpoint=record.endpoint,
         model=record.model or "",
         upstream_model=record.upstream_model or record.model or "",
-        input_key=input_file.storage_key if input_file else f"files/{record.input_file_id}",
+        input_key=input_key,
         input_bytes=record.input_bytes,
-        total_requests=record.request_counts.total,
+        total_requests=requests,
         expires_at=record.expires_at or 0,
         metadata=dict(record.metadata or {}),
     )

@@ -40,7 +40,7 @@ __all__ = ["Failure", "classify", "give_up", "on_step_failure", "retry_deadline"
 CLOSE_MAX_RETRY_SECONDS = 300.0  # a terminal batch's close (settle, clean up) is retried for ever, slowly
 MIN_RETRY_SECONDS = 30.0  # even a batch past its expiry gets this long to get over a blip
 BUG_ATTEMPTS = 3
-_HOLDS_UPSTREAM_WORK = frozenset({"poll", "cancel", "finish", "end"})
+_HOLDS_UPSTREAM_WORK = frozenset({"poll", "cancel", "hand_over", "finish", "end"})
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def classify(exc: BaseException, step: str) -> Failure:
     if isinstance(exc, ProviderError):
         if exc.retryable:
             return Failure(True, "upstream_unavailable", message)
-        if step == "finish" and exc.code != "provider_auth_failed":  # the result files are gone upstream
+        if step in ("finish", "hand_over") and exc.code != "provider_auth_failed":  # result files gone upstream
             return Failure(False, "upstream_result_missing", message)
         return Failure(False, exc.code, message)
     if isinstance(exc, RedisError):
@@ -148,7 +148,7 @@ async def give_up(ctx: WorkerContext, record: BatchRecord, error: BatchError) ->
     record = await ctx.services.batches.get(record.id, tenant=None) or record
     if record.status in TERMINAL:
         return
-    if record.status is BatchStatus.VALIDATING or not record.provider_state:
+    if record.status is BatchStatus.VALIDATING or not (record.provider_state or record.legs):
         await _end_bare(ctx, record, error)
         return
     entering("end")
@@ -157,7 +157,8 @@ async def give_up(ctx: WorkerContext, record: BatchRecord, error: BatchError) ->
     # The upstream had finished (finalizing): what it produced is the batch's result; else it expires.
     done: Literal["completed", "expired"] = "completed" if record.status is BatchStatus.FINALIZING else "expired"
     outcome = Finished(outcome=done, progress=_progress(record))
-    provider = ctx.providers.get(record.provider or "")
+    # A leg that never started upstream (its submit gave up) has no results; earlier legs' are kept.
+    provider = ctx.providers.get(record.provider or "") if record.provider_state else None
     if provider is not None:
         if record.status is not BatchStatus.FINALIZING:
             with contextlib.suppress(ProviderError):  # stop the upstream spending; best effort

@@ -12,6 +12,7 @@ from gateway.core.ids import new_file_id
 from gateway.files.records import FileRecord
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
+from gateway.worker.legs import carried_lines
 from gateway.worker.results import AssembledFile, Assembly, assemble
 from gateway.worker.settle import end_batch, finish_sealed
 from gateway.worker.steps import entering
@@ -55,13 +56,19 @@ async def finish_batch(
         await finish_sealed(ctx, record)
         return
     if outcome is not None and outcome.outcome == "failed" and record.status is not BatchStatus.CANCELLING:
-        await fail_batch(ctx, record, list(outcome.errors), "the provider failed the batch")
-        return
+        if not record.legs:
+            await fail_batch(ctx, record, list(outcome.errors), "the provider failed the batch")
+            return
+        # The last route refused what earlier routes left: their results stand, these lines end as failed.
+        await ctx.services.batches.update(record.id, {"errors": outcome.errors or None})
+        outcome = Finished(outcome="completed", progress=outcome.progress, missing_code="batch_failed")
     terminal, never_ran = terminal_for(record, outcome)
     never_ran = never_ran_code or never_ran
     record = await _enter_last_stage(ctx, record, terminal)
     record = await _plan_file_ids(ctx, record)
     lines = provider.fetch_results(job, record.provider_state) if provider and outcome else _no_lines()
+    if record.legs:  # the lines earlier routes finished (gateway/worker/legs.py)
+        lines = _chain(lines, carried_lines(ctx.services.storage, record))
     assembly = await assemble(
         storage=ctx.services.storage,
         spool_dir=ctx.spool_dir,
@@ -73,6 +80,12 @@ async def finish_batch(
         endpoint=record.endpoint,
     )
     await _publish(ctx, record, terminal, assembly)
+
+
+async def _chain(*sources: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for source in sources:
+        async for line in source:
+            yield line
 
 
 async def _enter_last_stage(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus) -> BatchRecord:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import time
 
-from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
+from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError
 from gateway.worker.context import WorkerContext, job_for
 from gateway.worker.finish import finish_batch
+from gateway.worker.legs import counts_with_legs, hand_over, may_hand_over
+from gateway.worker.routes import next_route
 from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
-from providers.base import BatchError, BatchJob, Finished, Provider, Running
+from providers.base import BatchError, BatchJob, Finished, Provider, ProviderError, Running
 from providers.retry import full_jitter
 
 __all__ = ["follow_batch"]
@@ -37,13 +39,38 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
         await finish_batch(ctx, record, job, None, None)  # nothing was sent upstream: every line never ran
         await ctx.reschedule(claim, 0)
         return
-    record, outcome = await _advance(ctx, record, job, provider)
+    try:
+        record, outcome = await _advance(ctx, record, job, provider)
+    except ProviderError as exc:
+        # A route that does not serve the batch at all hands it, untouched, to the model's next route.
+        if not exc.unserved or record.provider_state or not await _next_leg(ctx, record, job, None):
+            raise
+        await ctx.reschedule(claim, 0)
+        return
     if isinstance(outcome, Finished):
-        await finish_batch(ctx, record, job, provider, outcome)
+        if not (_unfinished_left(outcome) and await _next_leg(ctx, record, job, provider)):
+            await finish_batch(ctx, record, job, provider, outcome)
         await ctx.reschedule(claim, 0)
         return
     await _mirror_running(ctx, record, outcome)
     await ctx.reschedule(claim, await _next_poll_delay(ctx, record, outcome))
+
+
+def _unfinished_left(outcome: Finished) -> bool:
+    """Whether the leg may have lines to hand over: it did not complete, or not every line succeeded."""
+    progress = outcome.progress
+    return outcome.outcome != "completed" or progress.completed < progress.total
+
+
+async def _next_leg(ctx: WorkerContext, record: BatchRecord, job: BatchJob, provider: Provider | None) -> bool:
+    """Hand what the current leg did not finish to the model's next route; False when there is none, the
+    window or a cancel forbids it, or nothing is left to hand over (the caller finishes the batch)."""
+    target = next_route(ctx.services.settings, record)
+    if target is None or not may_hand_over(record):
+        return False
+    entering("hand_over")
+    results = provider.fetch_results(job, record.provider_state) if provider is not None else None
+    return await hand_over(ctx, record, job, results, target) is not None
 
 
 def _stop_before_submit(record: BatchRecord) -> bool:
@@ -92,7 +119,7 @@ async def _advance(
         "polls": record.polls + 1,
         "attempts": 0,
         "failing_since": None,
-        "request_counts": RequestCounts(total=progress.total, completed=progress.completed, failed=progress.failed),
+        "request_counts": counts_with_legs(record, progress),
     }
     return await batches.update(record.id, updates) or record, outcome
 

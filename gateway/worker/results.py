@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import msgspec
 
@@ -20,8 +20,18 @@ from gateway.core.ids import new_line_id
 from gateway.storage.local import iter_file
 from gateway.validation.endpoints import ENDPOINTS
 from providers.base import BlobStore
+from providers.retry import is_retryable_status
 
-__all__ = ["NEVER_RAN_MESSAGES", "AssembledFile", "Assembly", "assemble"]
+__all__ = [
+    "NEVER_RAN_MESSAGES",
+    "UNFINISHED_CODES",
+    "AssembledFile",
+    "Assembly",
+    "Spool",
+    "Standing",
+    "assemble",
+    "standing",
+]
 
 NEVER_RAN_MESSAGES = {
     "batch_expired": "This request could not be executed before the completion window expired.",
@@ -39,8 +49,18 @@ NEVER_RAN_MESSAGES = {
 }
 
 
+# Error codes of result lines the route could not finish, rather than answered: the request never ran there
+# (the upstream batch ended first, or that part was refused), or every attempt timed out or lost its
+# connection. A model's next route may finish them (gateway/worker/legs.py).
+UNFINISHED_CODES = frozenset({"batch_expired", "batch_cancelled", "batch_failed", "request_timeout", "request_failed"})
+
+
 class _Response(msgspec.Struct):
     status_code: int = 0
+
+
+class _ErrorCode(msgspec.Struct):
+    code: str | None = None
 
 
 _NULL = msgspec.Raw(b"null")
@@ -81,10 +101,34 @@ class Assembly(msgspec.Struct, frozen=True):
 
 
 _view = msgspec.json.Decoder(_LineView).decode
+_error_code = msgspec.json.Decoder(_ErrorCode | None).decode
 _encode = msgspec.json.Encoder().encode
 
 
-class _Spool:
+Standing = Literal["succeeded", "failed", "unfinished"]
+
+
+def standing(line: bytes) -> tuple[str, Standing] | None:
+    """(custom_id, standing) of a result line, None for a line that is not one. `unfinished`: it ended with a
+    retryable status (429, 5xx, ...) after the route's own retries, or with an `UNFINISHED_CODES` error."""
+    try:
+        view = _view(line)
+    except msgspec.DecodeError:
+        return None
+    if view.custom_id is None:
+        return None
+    if _is_success(view):
+        return view.custom_id, "succeeded"
+    if view.response is not None and view.response.status_code:
+        return view.custom_id, "unfinished" if is_retryable_status(view.response.status_code) else "failed"
+    try:
+        error = _error_code(view.error)
+    except msgspec.DecodeError:
+        return view.custom_id, "failed"
+    return view.custom_id, "unfinished" if error is not None and error.code in UNFINISHED_CODES else "failed"
+
+
+class Spool:
     """A temporary file collecting lines, then streamed into storage (only when non-empty)."""
 
     def __init__(self, directory: Path) -> None:
@@ -124,7 +168,7 @@ async def assemble(
     endpoint: str = "/v1/chat/completions",
 ) -> Assembly:
     """Write the two result files from the provider's `lines`; `custom_ids` lists every input request."""
-    output, errors = _Spool(spool_dir), _Spool(spool_dir)
+    output, errors = Spool(spool_dir), Spool(spool_dir)
     usage = UsageAccumulator(ENDPOINTS[endpoint].usage)
     seen: set[str] = set()
     try:

@@ -17,15 +17,14 @@ from typing import cast
 
 from redis.exceptions import RedisError
 
-from accounting.charges import charges_of
-from accounting.cost import price_usage
 from accounting.prices import ModelPrice
 from accounting.records import LedgerRecord, SettledStatus
+from accounting.route_costs import RouteCost, sum_costs
 from accounting.tags import resolve_tags
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
-from gateway.config.settings import ModelRoute
 from gateway.worker.context import WorkerContext, log
+from gateway.worker.leg_costs import legs_of, price_of, priced_leg, serving_provider
 
 __all__ = ["end_batch", "finish_sealed", "price_of", "settle_batch", "usage_of"]
 
@@ -39,17 +38,6 @@ _FINISHED_AT = {
 
 
 _UNROUTED_PRICE = ModelPrice(input_usd_per_mtok=Decimal(0), output_usd_per_mtok=Decimal(0))
-
-
-def price_of(route: ModelRoute | None) -> ModelPrice | None:
-    """The route's list price, or None (unpriced) when the config gives no input or output price."""
-    if route is None or route.input_usd_per_mtok is None or route.output_usd_per_mtok is None:
-        return None
-    return ModelPrice(
-        input_usd_per_mtok=route.input_usd_per_mtok,
-        output_usd_per_mtok=route.output_usd_per_mtok,
-        cached_input_usd_per_mtok=route.cached_input_usd_per_mtok,
-    )
 
 
 def usage_of(record: BatchRecord) -> UsageTotals:
@@ -77,18 +65,22 @@ def _outcome(record: BatchRecord) -> tuple[BatchStatus, int]:
 async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     """Write the batch's ledger record from its sealed (or terminal) record; a repeat changes nothing."""
     settings = ctx.services.settings
-    provider = settings.providers.get(record.provider or "")
     usage = usage_of(record)
-    discount = provider.batch_discount if provider else Decimal(0)
-    # A batch refused before routing (validation, budget, an early cancel) has no model and ran nothing: it costs
-    # exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no price).
-    price = price_of(settings.route_for(record.model)) if record.model is not None else _UNROUTED_PRICE
-    cost = price_usage(usage, price, discount)
+    if record.model is None:
+        # A batch refused before routing (validation, budget, an early cancel) has no model and ran nothing: it
+        # costs exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no
+        # price).
+        legs = [priced_leg(record.provider or "none", "unknown", usage, _UNROUTED_PRICE, Decimal(0))]
+        routes: tuple[RouteCost, ...] = ()
+    else:
+        legs = legs_of(settings, record, usage)
+        routes = tuple(leg.route for leg in legs)
+    cost = sum_costs([leg.cost for leg in legs])
     status, finished_at = _outcome(record)
     entry = LedgerRecord.build(
         batch_id=record.id,
         tenant=record.tenant,
-        provider=record.provider or "none",
+        provider=serving_provider(record, routes),
         model=record.model or "unknown",
         endpoint=record.endpoint,
         status=cast(SettledStatus, status.value),
@@ -96,7 +88,8 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         cost=cost,
         settled_at=finished_at,
         tags=resolve_tags(record.metadata, settings.accounting.tag_keys),
-        charges=charges_of(usage, price, discount),
+        charges=tuple(charge for leg in legs for charge in leg.charges),
+        routes=routes,
     )
     if await ctx.ledger.settle(entry):
         labels = await _tag_labels(ctx, entry)

@@ -19,6 +19,7 @@ from gateway.storage.local import ObjectMissing
 from gateway.validation import ValidationReport, Validator
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, store_custom_ids
+from gateway.worker.routes import first_route
 from gateway.worker.settle import end_batch, price_of
 from providers.base import BatchError
 
@@ -70,11 +71,18 @@ async def _conclude(ctx: WorkerContext, record: BatchRecord, report: ValidationR
 
 async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationReport) -> None:
     settings = ctx.services.settings
-    route = settings.route_for(report.model or "")
-    assert route is not None
-    provider = settings.providers[route.provider]
-    estimate = estimate_max_cost(
-        report.estimated_input_tokens, report.max_output_tokens, price_of(route), provider.batch_discount
+    first = first_route(settings, report.model or "", record.endpoint)
+    assert first is not None  # the validator checked that some route serves the model and endpoint
+    index, route = first
+    # Any line may end on any later route: reserve what the dearest of them would cost.
+    estimate = max(
+        estimate_max_cost(
+            report.estimated_input_tokens,
+            report.max_output_tokens,
+            price_of(candidate),
+            settings.providers[candidate.provider].batch_discount,
+        )
+        for candidate in settings.routes_for(report.model or "")[index:]
     )
     if not await _within_budget(ctx, record, estimate):
         return
@@ -82,6 +90,7 @@ async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationRepo
         "model": report.model,
         "provider": route.provider,
         "upstream_model": route.upstream_name,
+        "route_index": index,
         "request_counts": RequestCounts(total=report.requests),
         "estimated_max_cost_usd": str(estimate),
     }

@@ -18,6 +18,7 @@ import structlog
 from providers.base import ProviderError, UpstreamObserver, UpstreamOutcome, outcome_of_status
 from providers.openai_batch.auth import HostBearer
 from providers.openai_batch.limiter import RateLimiter
+from providers.openai_batch.refusal import refuses_route
 from providers.openai_batch.settings import OpenAIBatchSettings
 from providers.retry import RetryPolicy, backoff_seconds, is_retryable_status, retry_after_seconds
 
@@ -29,6 +30,8 @@ TIMEOUT_CALL = httpx.Timeout(30.0, connect=10.0)
 
 Content = Callable[[], AsyncIterable[bytes]] | bytes | None
 _log = structlog.get_logger(__name__)
+# The paths every batch API has (list and create): a 404 there means no batch API, not a missing object.
+_BATCH_API_PATHS = frozenset({"/files", "/batches"})
 
 
 class _ErrorBody(msgspec.Struct):
@@ -103,7 +106,7 @@ class Upstream:
                 self._record(outcome_of_status(response.status_code), started)
                 if response.status_code < 400:
                     return response
-                problem, delay = await self._classify(response, attempt)
+                problem, delay = await self._classify(response, attempt, batch_api_path=path in _BATCH_API_PATHS)
             if attempt == limit:
                 break
             _log.info("upstream_retry", provider=self.name, path=path, problem=problem, delay=round(delay, 3))
@@ -114,7 +117,7 @@ class Upstream:
         if self._observe is not None:
             self._observe(self.name, outcome, time.perf_counter() - started)
 
-    async def _classify(self, response: httpx.Response, attempt: int) -> tuple[str, float]:
+    async def _classify(self, response: httpx.Response, attempt: int, *, batch_api_path: bool) -> tuple[str, float]:
         """(problem, delay) for a retryable answer; raises for the others."""
         await response.aread()
         await response.aclose()
@@ -124,7 +127,10 @@ class Upstream:
         if not is_retryable_status(status):
             detail = self._message(response.content)
             raise ProviderError(
-                f"provider {self.name!r}: HTTP {status}: {detail}", retryable=False, code="provider_rejected"
+                f"provider {self.name!r}: HTTP {status}: {detail}",
+                retryable=False,
+                code="provider_rejected",
+                unserved=refuses_route(status, detail, batch_api_path=batch_api_path),
             )
         asked = retry_after_seconds(response.headers, self.policy.max_retry_after)
         return f"HTTP {status}", asked if asked is not None else backoff_seconds(self.policy, attempt)

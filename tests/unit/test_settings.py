@@ -188,3 +188,15 @@ def test_a_tag_key_named_like_a_ledger_field_or_label_is_refused(tmp_path: Path,
 def test_a_free_tag_key_is_accepted(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, VALID + '[accounting]\ntag_keys = ["team"]\n'), environ={})
     assert settings.accounting.tag_keys == ["team"]
+
+
+def test_max_output_tokens_is_the_smallest_cap_over_the_models_routes(tmp_path: Path) -> None:
+    routes = VALID + (
+        '\n[providers.other]\nkind = "native"\nbase_url = "http://127.0.0.1:1/v1"\n'
+        '\n[[models]]\nname = "llama"\nprovider = "other"\nmax_output_tokens = 4096\n'
+    )
+    settings = load_settings(write(tmp_path, routes), environ={})
+    assert [route.provider for route in settings.routes_for("llama")][-1] == "other"
+    assert settings.max_output_tokens("llama") == 4096  # the first route has no cap: the second's holds
+    capped = routes.replace('upstream_model = "meta/llama"', 'upstream_model = "meta/llama"\nmax_output_tokens = 1000')
+    assert load_settings(write(tmp_path, capped), environ={}).max_output_tokens("llama") == 1000

@@ -26,6 +26,7 @@ CASES = [
     (StorageError("disk full"), "finish", True, "storage_unavailable"),
     (ProviderError("503", retryable=True), "poll", True, "upstream_unavailable"),
     (ProviderError("404", retryable=False, code="provider_rejected"), "finish", False, "upstream_result_missing"),
+    (ProviderError("404", retryable=False, code="provider_rejected"), "hand_over", False, "upstream_result_missing"),
     (ProviderError("400", retryable=False, code="provider_rejected"), "submit", False, "provider_rejected"),
     (ProviderError("401", retryable=False, code="provider_auth_failed"), "finish", False, "provider_auth_failed"),
     (httpx.ConnectError("refused"), "poll", True, "network_error"),

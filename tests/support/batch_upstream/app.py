@@ -57,6 +57,8 @@ class _Api:
             self.recorder.calls[route] += 1
             if request.headers.get("Authorization") != f"Bearer {self.store.options.api_key}":
                 return _error(401, "Incorrect API key provided.")
+            if self.store.options.batch_api_status:  # as DeepSeek's API answers a path it does not have
+                return _error(self.store.options.batch_api_status, "Not Found")
             fault = self.faults.take(route)
             if fault is not None and fault.hang_seconds > 0:
                 await asyncio.sleep(fault.hang_seconds)

@@ -30,6 +30,8 @@ class SimOptions(msgspec.Struct, kw_only=True):
     validation_errors: list[dict[str, object]] = msgspec.field(default_factory=list)  # non-empty: batches fail
     completion_pad: int = 0  # extra characters in each completion (to make big output files)
     refused_shards: list[str] = msgspec.field(default_factory=list)  # creates with this `batchgate_shard` get a 400
+    # Non-zero: no batch API here (DeepSeek's real-time-only API): every Files/Batches call answers this status.
+    batch_api_status: int = 0
 
 
 DEEPSEEK = SimOptions(usage_style="deepseek")
