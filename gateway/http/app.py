@@ -37,6 +37,7 @@ from gateway.ops.gauges import (
     update_status_counts,
 )
 from gateway.redis.policy import check_eviction_policy
+from gateway.core.clock import Clock, system_clock
 from gateway.services import Services, open_services
 from gateway.worker.process import run_worker as run_worker_loop
 from gateway.worker.providers import ProviderSet
@@ -46,12 +47,19 @@ __all__ = ["create_app"]
 log = structlog.get_logger("batchgate.app")
 
 
-def create_app(settings: Settings, *, run_worker: bool = False, providers: ProviderSet | None = None) -> Litestar:
-    """The API; with `run_worker`, a worker runs in the same process (`providers` lets tests inject their own)."""
+def create_app(
+    settings: Settings,
+    *,
+    run_worker: bool = False,
+    providers: ProviderSet | None = None,
+    clock: Clock = system_clock,
+) -> Litestar:
+    """The API; with `run_worker`, a worker runs in the same process (`providers` lets tests inject their own,
+    `clock` moves the business time: creation, expiry, price windows)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = open_services(settings)
+        services = open_services(settings, clock=clock)
         app.state.services = services
         await check_eviction_policy(services.redis)
         removed = await services.storage.sweep_partials()  # leftovers of uploads whose process died

@@ -10,7 +10,9 @@ from pathlib import Path
 import structlog
 
 from accounting.ledger import Ledger
+from accounting.price_windows import PriceWindow
 from accounting.metrics import Metrics
+from gateway.core.clock import Clock, system_clock
 from gateway.batches import BatchRecord, Claim
 from gateway.files.records import FileRecord
 from gateway.services import Services
@@ -39,6 +41,7 @@ class WorkerContext:
     ledger: Ledger
     metrics: Metrics
     lease_ms: int
+    clock: Clock = system_clock  # business time (see gateway/core/clock.py); the schedule runs on real time
 
     @property
     def spool_dir(self) -> Path:
@@ -48,7 +51,9 @@ class WorkerContext:
         await self.services.schedule.reschedule(claim, now_ms() + int(delay_seconds * 1000))
 
 
-def job_for(record: BatchRecord, input_file: FileRecord | None) -> BatchJob:
+def job_for(
+    record: BatchRecord, input_file: FileRecord | None, price_windows: tuple[PriceWindow, ...] = ()
+) -> BatchJob:
     """The provider's view of a routed batch. The input key is derived, so a deleted file record is fine."""
     return BatchJob(
         batch_id=record.id,
@@ -61,4 +66,5 @@ def job_for(record: BatchRecord, input_file: FileRecord | None) -> BatchJob:
         total_requests=record.request_counts.total,
         expires_at=record.expires_at or 0,
         metadata=dict(record.metadata or {}),
+        price_windows=price_windows,
     )

@@ -82,7 +82,7 @@ async def _enter_last_stage(ctx: WorkerContext, record: BatchRecord, terminal: B
     if record.status is stage or (stage is BatchStatus.FINALIZING and record.status is not BatchStatus.IN_PROGRESS):
         return record
     try:
-        moved = await ctx.services.batches.transition(record.id, stage, cause="provider finished", now=int(time.time()))
+        moved = await ctx.services.batches.transition(record.id, stage, cause="provider finished", now=int(ctx.clock()))
     except IllegalTransitionError:
         return record
     return moved or record
@@ -97,7 +97,7 @@ async def _plan_file_ids(ctx: WorkerContext, record: BatchRecord) -> BatchRecord
 
 
 async def _publish(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus, assembly: Assembly) -> None:
-    now = int(time.time())
+    now = int(ctx.clock())
     output_id = await _file_record(ctx, record, record.planned_output_file_id, assembly.output, now)
     error_id = await _file_record(ctx, record, record.planned_error_file_id, assembly.errors, now)
     updates = {

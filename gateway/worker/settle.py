@@ -10,7 +10,6 @@ metrics final. A crash between the steps leaves a sealed record; `finish_sealed`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import cast
@@ -67,11 +66,11 @@ def usage_of(record: BatchRecord) -> UsageTotals:
     )
 
 
-def _outcome(record: BatchRecord) -> tuple[BatchStatus, int]:
+def _outcome(record: BatchRecord, now: int) -> tuple[BatchStatus, int]:
     """The settled status and time: the seal's, or (a record terminal before seals existed) the status's."""
     if record.closing_status is not None:
-        return record.closing_status, record.closing_at or int(time.time())
-    return record.status, getattr(record, _FINISHED_AT[record.status]) or int(time.time())
+        return record.closing_status, record.closing_at or now
+    return record.status, getattr(record, _FINISHED_AT[record.status]) or now
 
 
 async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
@@ -84,7 +83,7 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     # exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no price).
     price = price_of(settings.route_for(record.model)) if record.model is not None else _UNROUTED_PRICE
     cost = price_usage(usage, price, discount)
-    status, finished_at = _outcome(record)
+    status, finished_at = _outcome(record, int(ctx.clock()))
     entry = LedgerRecord.build(
         batch_id=record.id,
         tenant=record.tenant,
@@ -121,7 +120,7 @@ async def end_batch(
     """Seal `to` with the final `updates`, settle, then make the status terminal. Returns the terminal record,
     or None when the batch cannot end as `to` (already terminal, or it moved on: e.g. cancelled meanwhile).
     A batch sealed earlier ends with that earlier outcome, whatever `to` is."""
-    sealed = await ctx.services.batches.seal(record.id, to, now=int(time.time()), updates=updates)
+    sealed = await ctx.services.batches.seal(record.id, to, now=int(ctx.clock()), updates=updates)
     if sealed is None:
         log.info("batch_moved_on", batch_id=record.id, wanted=to.value)
         return None

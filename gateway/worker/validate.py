@@ -90,7 +90,7 @@ async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationRepo
             record.id,
             BatchStatus.IN_PROGRESS,
             cause=f"validated; routed to {route.provider}",
-            now=int(time.time()),
+            now=int(ctx.clock()),
             updates=updates,
         )
     except IllegalTransitionError:
@@ -107,7 +107,7 @@ async def _within_tag_budgets(ctx: WorkerContext, record: BatchRecord, estimate:
     if not accounting.tag_budgets:
         return True
     tags = resolve_tags(record.metadata, accounting.tag_keys)
-    month = month_of(int(time.time()))
+    month = month_of(int(ctx.clock()))
     decision = await ctx.services.tag_budgets.reserve_within(record.id, tags, estimate, month, accounting.budgets())
     if decision.allowed or decision.refused is None:
         return True
@@ -130,7 +130,7 @@ async def _within_tenant_budget(ctx: WorkerContext, record: BatchRecord, estimat
         batch_id=record.id,
         estimate_usd=estimate,
         budget_usd=tenant.monthly_budget_usd if tenant else None,
-        month=month_of(int(time.time())),
+        month=month_of(int(ctx.clock())),
     )
     if decision.allowed:
         return True
