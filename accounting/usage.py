@@ -141,7 +141,9 @@ USAGE_SHAPES: dict[str, msgspec.json.Decoder[Any]] = {
 
 def _body_reader(usage: type[_Usage | _ResponsesUsage]) -> Callable[[bytes], _Counts | None]:
     """Reads a response *body* (not a result line) the way `UsageAccumulator` reads the line around it."""
-    decoder = msgspec.json.Decoder(msgspec.defstruct("Body", [("usage", usage | None, None)]))
+    decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+        msgspec.defstruct("Body", [("usage", usage | None, None)])
+    )
 
     def counts(body: bytes) -> _Counts | None:
         try:

@@ -10,9 +10,9 @@ from accounting.ledger import Ledger
 from accounting.metrics import Metrics
 from accounting.tag_budgets import TagBudgets
 from accounting.tag_labels import TagLabels
-from gateway.core.clock import Clock, system_clock
 from gateway.batches import BatchStore, Schedule
 from gateway.config.settings import Settings
+from gateway.core.clock import Clock, system_clock
 from gateway.core.redis_types import RedisClient
 from gateway.files.store import FileStore
 from gateway.http.auth import Authenticator

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from accounting.served import ServedTokens
 from gateway.batches.status import BatchStatus
 from gateway.batches.wire import BatchUsage, RequestCounts
 from providers.base import BatchError
@@ -63,6 +64,9 @@ class BatchRecord(msgspec.Struct, frozen=True, kw_only=True):
     planned_error_file_id: str | None = None
     estimated_max_cost_usd: str | None = None  # budget estimate (decimal string) reserved while the batch runs
     failing_since: int | None = None  # unix s of the first failure of the step now being retried (worker/failures.py)
+    estimated_tokens: int = 0  # input estimate + output budget of every line, from validation (the deferral plan)
+    deferred_until: int | None = None  # unix s: waiting for an off-peak price window until then (worker/defer.py)
+    served: ServedTokens | None = None  # the tokens per price multiplier when served, set with `usage`
     # Written only by the store's scripts (see `lua.py`): the claim token of the step that last adopted the
     # batch, and its sealed terminal outcome (settled before the status turns terminal).
     fence_token: int = 0

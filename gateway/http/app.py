@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from accounting.metrics import StatusGaugeCollector, StatusSnapshot
 from gateway.config.settings import Settings
+from gateway.core.clock import Clock, system_clock
 from gateway.http.accounting import AccountingController
 from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
@@ -37,7 +38,6 @@ from gateway.ops.gauges import (
     update_status_counts,
 )
 from gateway.redis.policy import check_eviction_policy
-from gateway.core.clock import Clock, system_clock
 from gateway.services import Services, open_services
 from gateway.worker.process import run_worker as run_worker_loop
 from gateway.worker.providers import ProviderSet

@@ -10,10 +10,10 @@ from pathlib import Path
 import structlog
 
 from accounting.ledger import Ledger
-from accounting.price_windows import PriceWindow
 from accounting.metrics import Metrics
-from gateway.core.clock import Clock, system_clock
+from accounting.price_windows import PriceWindow
 from gateway.batches import BatchRecord, Claim
+from gateway.core.clock import Clock, system_clock
 from gateway.files.records import FileRecord
 from gateway.services import Services
 from gateway.worker.providers import ProviderSet

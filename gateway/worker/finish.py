@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import msgspec
 
+from accounting.price_windows import multiplier_at
+from accounting.served import ServedTokens, served_at
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError, RequestCounts
 from gateway.core.ids import new_file_id
 from gateway.files.records import FileRecord
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
 from gateway.worker.results import AssembledFile, Assembly, assemble
-from gateway.worker.settle import end_batch, finish_sealed
+from gateway.worker.settle import end_batch, finish_sealed, route_of
 from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
 from providers.base import BatchJob, Finished, Provider
@@ -72,7 +73,7 @@ async def finish_batch(
         never_ran_code=never_ran,
         endpoint=record.endpoint,
     )
-    await _publish(ctx, record, terminal, assembly)
+    await _publish(ctx, record, terminal, assembly, outcome)
 
 
 async def _enter_last_stage(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus) -> BatchRecord:
@@ -96,7 +97,22 @@ async def _plan_file_ids(ctx: WorkerContext, record: BatchRecord) -> BatchRecord
     return updated or msgspec.structs.replace(record, **updates)
 
 
-async def _publish(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus, assembly: Assembly) -> None:
+def _served(
+    ctx: WorkerContext, record: BatchRecord, outcome: Finished | None, assembly: Assembly
+) -> ServedTokens | None:
+    """The tokens per price multiplier: the provider's own buckets (served line by line), else the whole batch at
+    the multiplier when it finished (an upstream batch is priced at its completion time). None: no windows."""
+    route = route_of(ctx.services.settings, record)
+    if route is None or not route.price_windows:
+        return None
+    if outcome is not None and outcome.served is not None:
+        return outcome.served
+    return served_at(assembly.usage, multiplier_at(route.price_windows, ctx.clock()))
+
+
+async def _publish(
+    ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus, assembly: Assembly, outcome: Finished | None
+) -> None:
     now = int(ctx.clock())
     output_id = await _file_record(ctx, record, record.planned_output_file_id, assembly.output, now)
     error_id = await _file_record(ctx, record, record.planned_error_file_id, assembly.errors, now)
@@ -105,6 +121,7 @@ async def _publish(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatu
         "error_file_id": error_id,
         "request_counts": RequestCounts(total=assembly.total, completed=assembly.completed, failed=assembly.failed),
         "usage": assembly.usage.to_openai_usage(),
+        "served": _served(ctx, record, outcome, assembly),
     }
     # Cancelled while we assembled: the seal is refused and the next step repeats assembly as `cancelled`,
     # reusing these file ids.

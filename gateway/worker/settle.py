@@ -17,16 +17,17 @@ from typing import cast
 from redis.exceptions import RedisError
 
 from accounting.charges import charges_of
-from accounting.cost import price_usage
+from accounting.cost import Cost, price_served, price_usage
+from accounting.price_windows import multiplier_at
 from accounting.prices import ModelPrice
 from accounting.records import LedgerRecord, SettledStatus
 from accounting.tags import resolve_tags
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
-from gateway.config.settings import ModelRoute
+from gateway.config.settings import ModelRoute, Settings
 from gateway.worker.context import WorkerContext, log
 
-__all__ = ["end_batch", "finish_sealed", "price_of", "settle_batch", "usage_of"]
+__all__ = ["end_batch", "finish_sealed", "price_of", "route_of", "settle_batch", "usage_of"]
 
 _EMPTY: Mapping[str, object] = {}
 _FINISHED_AT = {
@@ -81,8 +82,9 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     discount = provider.batch_discount if provider else Decimal(0)
     # A batch refused before routing (validation, budget, an early cancel) has no model and ran nothing: it costs
     # exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no price).
-    price = price_of(settings.route_for(record.model)) if record.model is not None else _UNROUTED_PRICE
-    cost = price_usage(usage, price, discount)
+    route = route_of(settings, record)
+    price = price_of(route) if record.model is not None else _UNROUTED_PRICE
+    cost = _cost(record, usage, price, discount, route)
     status, finished_at = _outcome(record, int(ctx.clock()))
     entry = LedgerRecord.build(
         batch_id=record.id,
@@ -96,6 +98,7 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         settled_at=finished_at,
         tags=resolve_tags(record.metadata, settings.accounting.tag_keys),
         charges=charges_of(usage, price, discount),
+        deferred_until=record.deferred_until,
     )
     if await ctx.ledger.settle(entry):
         labels = await _tag_labels(ctx, entry)
@@ -103,6 +106,23 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         if not cost.priced and usage.input_tokens:
             log.warning("unpriced_batch", batch_id=record.id, model=record.model)
         log.info("batch_settled", batch_id=record.id, status=status.value, batch_cost_usd=str(cost.batch_usd))
+
+
+def route_of(settings: Settings, record: BatchRecord) -> ModelRoute | None:
+    """The route that ran the batch: the model's route to the batch's provider (else its first route)."""
+    routes = settings.routes_for(record.model or "")
+    return next((route for route in routes if route.provider == record.provider), routes[0] if routes else None)
+
+
+def _cost(
+    record: BatchRecord, usage: UsageTotals, price: ModelPrice | None, discount: Decimal, route: ModelRoute | None
+) -> Cost:
+    """With price windows, the served buckets priced by `price_served` (list at the rate when the batch was
+    created); without, `price_usage`, which is the same formula at multiplier 1."""
+    if route is None or not route.price_windows or record.served is None:
+        return price_usage(usage, price, discount)
+    list_multiplier = multiplier_at(route.price_windows, record.created_at)
+    return price_served(record.served, price, discount, list_multiplier=list_multiplier)
 
 
 async def _tag_labels(ctx: WorkerContext, entry: LedgerRecord) -> dict[str, str]:

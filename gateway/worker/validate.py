@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from decimal import Decimal
 
 from accounting.budget import check_budget, estimate_max_cost
@@ -84,6 +83,7 @@ async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationRepo
         "upstream_model": route.upstream_name,
         "request_counts": RequestCounts(total=report.requests),
         "estimated_max_cost_usd": str(estimate),
+        "estimated_tokens": report.estimated_input_tokens + report.max_output_tokens,
     }
     try:
         await ctx.services.batches.transition(

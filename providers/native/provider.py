@@ -138,8 +138,9 @@ class NativeProvider:
     async def _served(self, job: BatchJob) -> ServedTokens:
         """The batch's tokens per price multiplier, as RECORD summed them (final: the batch is closed)."""
         fields = await self._redis.hgetall(keys.native_meta(job.batch_id))
-        prefix = b"served:"
-        counters = {_text(name)[len(prefix) :]: int(value) for name, value in fields.items() if name.startswith(prefix)}
+        prefix = "served:"
+        names = {_text(name): value for name, value in fields.items()}
+        counters = {name[len(prefix) :]: int(value) for name, value in names.items() if name.startswith(prefix)}
         return ServedTokens.from_fields(counters)
 
     async def cancel(self, job: BatchJob, state: bytes) -> bytes:

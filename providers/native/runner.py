@@ -12,8 +12,8 @@ from typing import NamedTuple
 from providers.config import ProviderSettings
 from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter, UpstreamGate
-from providers.native.pending import Chunk
 from providers.native.lines import ChunkLine, error_envelope, failure_line, response_line
+from providers.native.pending import Chunk
 from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
 from providers.retry import RetryPolicy, backoff_seconds
 

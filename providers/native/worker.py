@@ -165,7 +165,9 @@ class ChunkWorker:
     async def _rates(self, batch_id: str) -> Rates | None:
         """The price windows the batch's route had at submit (none: its usage needs no buckets)."""
         windows = await self._redis.hget(keys.native_meta(batch_id), "windows")
-        return Rates(decode_windows(windows), self._clock) if windows else None
+        if not windows:
+            return None
+        return Rates(decode_windows(windows.encode() if isinstance(windows, str) else windows), self._clock)
 
     async def _read_chunk(self, key: str) -> list[ChunkLine] | None:
         """The chunk's lines; None once its stored file failed to read `chunk_read_attempts` times. Storage
