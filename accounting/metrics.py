@@ -111,6 +111,12 @@ class Metrics:
             buckets=_SIZE_BUCKETS,
             registry=registry,
         )
+        self.deferred_lines = Gauge(
+            "batchgate_deferred_lines",
+            "Lines of batches waiting for an off-peak price window (from Redis: every worker and replica).",
+            ["provider"],
+            registry=registry,
+        )
         self.tenant_budget = Gauge(
             "batchgate_tenant_budget_usd", "Monthly budget of a tenant.", ["tenant"], registry=registry
         )
@@ -187,6 +193,9 @@ class Metrics:
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         """One API request; `route` is the route template (`/v1/batches/{batch_id}`), never the raw path."""
         self.http_duration.labels(method, route, str(status)).observe(seconds)
+
+    def set_deferred_lines(self, provider: str, lines: int) -> None:
+        self.deferred_lines.labels(provider).set(lines)
 
     def set_tenant_budget(self, tenant: str, budget_usd: Decimal | None, month_spend_usd: Decimal) -> None:
         """Publish a tenant's monthly budget (when it has one) and its settled spend this month."""

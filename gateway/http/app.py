@@ -34,6 +34,7 @@ from gateway.ops.gauges import (
     STATUS_REFRESH_SECONDS,
     refresh_every,
     update_budget_gauges,
+    update_deferred_lines,
     update_oldest_ages,
     update_status_counts,
 )
@@ -76,6 +77,7 @@ def create_app(
             ),
             (STATUS_REFRESH_SECONDS, functools.partial(update_oldest_ages, services), "oldest_ages_failed"),
             (BUDGET_REFRESH_SECONDS, functools.partial(update_budget_gauges, services), "budget_gauges_failed"),
+            (STATUS_REFRESH_SECONDS, functools.partial(update_deferred_lines, services), "deferred_lines_failed"),
         ]
         tasks = [
             asyncio.create_task(refresh_every(seconds, stop, update, failed)) for seconds, update, failed in refreshes

@@ -29,6 +29,7 @@ __all__ = [
     "batches_by_expiry",
     "batches_by_status",
     "batches_in_flight",
+    "deferred_lines",
     "file_index",
     "file_record",
     "files_by_expiry",
@@ -99,6 +100,11 @@ def batches_by_status(status: str) -> str:
 def batches_by_expiry() -> str:
     """Sorted set of non-terminal batch ids scored by `expires_at` (unix s), for the expiry sweep."""
     return f"{_BATCHES}by-expiry"
+
+
+def deferred_lines(provider: str) -> str:
+    """Hash: batch id → its line count, for every batch of `provider` waiting for an off-peak window."""
+    return f"{PREFIX}deferred:{provider}"
 
 
 def work_due() -> str:

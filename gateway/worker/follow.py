@@ -8,11 +8,12 @@ submit is failing ends here without calling the provider again, so a failing sub
 from __future__ import annotations
 
 import contextlib
-import time
 
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
 from gateway.worker.context import WorkerContext, backoff_seconds, job_for
+from gateway.worker.defer import release_deferral, seconds_to_wait
 from gateway.worker.finish import finish_batch
+from gateway.worker.settle import route_of
 from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
 from providers.base import BatchError, BatchJob, Finished, Provider, Running
@@ -31,10 +32,16 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
         await ctx.reschedule(claim, 0)
         return
     input_file = await ctx.services.files.get(record.input_file_id, tenant=record.tenant)
-    job = job_for(record, input_file)
-    if _stop_before_submit(record):
+    route = route_of(ctx.services.settings, record)
+    job = job_for(record, input_file, tuple(route.price_windows) if route else ())
+    if _stop_before_submit(ctx, record):
+        await release_deferral(ctx, record)
         await finish_batch(ctx, record, job, None, None)  # nothing was sent upstream: every line never ran
         await ctx.reschedule(claim, 0)
+        return
+    if not record.provider_state and (wait := await seconds_to_wait(ctx, record, job)) > 0:
+        check = ctx.services.settings.batches.deferral_check_seconds
+        await ctx.reschedule(claim, min(wait, check))  # the schedule runs on real time; the wait on the clock
         return
     record, outcome = await _advance(ctx, record, job, provider)
     if isinstance(outcome, Finished):
@@ -45,16 +52,17 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
     await ctx.reschedule(claim, await _next_poll_delay(ctx, record, outcome))
 
 
-def _stop_before_submit(record: BatchRecord) -> bool:
-    """Cancel and expiry win over a failing submit. While the submit has not failed it still runs first:
-    an earlier attempt that crashed may have started the batch upstream, and only submit (idempotent)
-    finds that one, to be cancelled next."""
-    stopping = record.status is BatchStatus.CANCELLING or _expired(record)
-    return stopping and not record.provider_state and record.failing_since is not None
+def _stop_before_submit(ctx: WorkerContext, record: BatchRecord) -> bool:
+    """Cancel and expiry win over a failing submit and over an off-peak wait. While the submit has not failed
+    it still runs first: an earlier attempt that crashed may have started the batch upstream, and only submit
+    (idempotent) finds that one, to be cancelled next. A deferred batch was never submitted."""
+    stopping = record.status is BatchStatus.CANCELLING or _expired(ctx, record)
+    waiting = record.deferred_until is not None or record.failing_since is not None
+    return stopping and not record.provider_state and waiting
 
 
-def _expired(record: BatchRecord) -> bool:
-    return record.expires_at is not None and time.time() >= record.expires_at
+def _expired(ctx: WorkerContext, record: BatchRecord) -> bool:
+    return record.expires_at is not None and ctx.clock() >= record.expires_at
 
 
 async def _next_poll_delay(ctx: WorkerContext, record: BatchRecord, outcome: Running) -> float:
@@ -77,7 +85,7 @@ async def _advance(
         entering("submit")
         state = await provider.submit(job)
         record = await batches.update(record.id, {"provider_state": state}) or record
-    expired = _expired(record)
+    expired = _expired(ctx, record)
     if (record.status is BatchStatus.CANCELLING or expired) and not record.cancel_forwarded:
         entering("cancel")
         state = await provider.cancel(job, record.provider_state)
@@ -100,5 +108,5 @@ async def _mirror_running(ctx: WorkerContext, record: BatchRecord, outcome: Runn
     if outcome.status == "finalizing" and record.status is BatchStatus.IN_PROGRESS:
         with contextlib.suppress(IllegalTransitionError):  # cancelled meanwhile: the next step handles it
             await ctx.services.batches.transition(
-                record.id, BatchStatus.FINALIZING, cause="provider finalizing", now=int(time.time())
+                record.id, BatchStatus.FINALIZING, cause="provider finalizing", now=int(ctx.clock())
             )
