@@ -60,7 +60,7 @@ def tokens_usd(requests: list[Received]) -> Decimal:
 def expected_costs(requests: list[Received], created_at: float) -> tuple[Decimal, Decimal]:
     """(list, batch): list at the rate when the batch was created, batch at each request's own rate."""
     served = [request for request in requests if request.status == 200]
-    batch = sum((tokens_usd([r]) * peak_multiplier(r.clock_at) for r in served), Decimal(0))
+    batch = sum((tokens_usd([r]) * peak_multiplier(r.answered_clock_at) for r in served), Decimal(0))
     return tokens_usd(served) * peak_multiplier(created_at), batch
 
 
@@ -98,8 +98,11 @@ class Offpeak:
         self.sdk = openai.OpenAI(base_url=self.server.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0)
 
 
-def offpeak_settings(settings: Settings, upstream: RealtimeUpstream, window_seconds: int) -> Settings:
-    provider = ProviderSettings(kind="native", base_url=upstream.base_url, defer_to_off_peak=True, max_concurrency=4)
+def offpeak_settings(settings: Settings, upstream: RealtimeUpstream, window_seconds: int, *, defer: bool) -> Settings:
+    concurrency = 4 if defer else 1  # one at a time: the split test holds the upstream after a number of lines
+    provider = ProviderSettings(
+        kind="native", base_url=upstream.base_url, defer_to_off_peak=defer, max_concurrency=concurrency
+    )
     route = ModelRoute(
         name=MODEL,
         provider=PROVIDER,
@@ -117,11 +120,12 @@ def offpeak_settings(settings: Settings, upstream: RealtimeUpstream, window_seco
 def gateway_at(settings: Settings) -> Iterator[Callable[..., Offpeak]]:
     started: list[Offpeak] = []
 
-    def start(at: float, *, window_seconds: int = 86400) -> Offpeak:
+    def start(at: float, *, window_seconds: int = 86400, defer: bool = True) -> Offpeak:
         clock = MovableClock(at)
         upstream = RealtimeUpstream(clock=clock.now).start()
         upstream.cache_hits = True
-        server = GatewayServer(offpeak_settings(settings, upstream, window_seconds), run_worker=True, clock=clock.now)
+        config = offpeak_settings(settings, upstream, window_seconds, defer=defer)
+        server = GatewayServer(config, run_worker=True, clock=clock.now)
         server.start()
         sdk = openai.OpenAI(base_url=server.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0)
         started.append(Offpeak(clock, upstream, server, sdk))
@@ -216,6 +220,33 @@ def test_a_deadline_that_cannot_wait_starts_at_once_priced_at_peak(gateway_at: C
     assert record["deferred_until"] is None
     assert Decimal(str(record["batch_cost_usd"])) == tokens_usd(sent) * 2  # paid at peak
     assert Decimal(str(record["savings_usd"])) == 0
+
+
+def test_each_line_is_priced_at_the_hour_it_was_served(gateway_at: Callable[..., Offpeak]) -> None:
+    # No deferral: the batch starts at peak (03:58); five lines are served, the clock moves to 04:00, the rest
+    # are served off-peak. Only per-line buckets give this cost (one multiplier for the batch would not).
+    created = utc(*DAY, 3, 58)
+    gateway = gateway_at(created, defer=False)
+    gateway.upstream.hold_after = 5
+    batch = gateway.submit()
+
+    def five_done() -> bool:
+        counts = gateway.sdk.batches.retrieve(batch.id).request_counts
+        return counts is not None and counts.completed == 5
+
+    wait_until(five_done)
+    gateway.clock.jump_to(utc(*DAY, 4))
+    gateway.upstream.released.set()
+    done = wait_for(gateway.sdk, batch.id, {"completed", "failed", "expired", "cancelled"})
+    assert done.status == "completed"
+    sent = gateway.upstream.requests
+    assert [peak_multiplier(r.answered_clock_at) for r in sent] == [2] * 5 + [1] * (LINES - 5)
+    record = gateway.record(batch.id)
+    list_usd, batch_usd = expected_costs(sent, created)
+    assert Decimal(str(record["list_cost_usd"])) == list_usd == tokens_usd(sent) * 2
+    assert Decimal(str(record["batch_cost_usd"])) == batch_usd
+    assert tokens_usd(sent) < batch_usd < list_usd
+    assert Decimal(str(record["savings_usd"])) == list_usd - batch_usd
 
 
 def test_cancel_while_deferred_sends_nothing(gateway_at: Callable[..., Offpeak]) -> None:

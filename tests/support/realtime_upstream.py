@@ -48,6 +48,7 @@ class Received(msgspec.Struct):
     usage: dict[str, Any] | None = None
     early: bool = False  # arrived before a Retry-After deadline this server gave
     clock_at: float = 0.0  # arrival on the test's business clock (`clock=`), to check against price windows
+    answered_clock_at: float = 0.0  # when the answer left, on the same clock (after any hold and latency)
 
 
 def marker_of(body: dict[str, Any]) -> str:
@@ -114,6 +115,10 @@ class RealtimeUpstream:
         self.window = 60.0  # seconds of the RPM window
         self.retry_after = 1.0  # seconds told on 429
         self.hang_seconds = 30.0
+        # Requests after the first `hold_after` wait (unanswered) until `released` is set: a test moves the
+        # clock between the two parts of a batch.
+        self.hold_after: int | None = None
+        self.released = threading.Event()
         self.cache_hits = False  # DeepSeek's prompt_cache_hit/miss_tokens in chat usage
         self.moderation_usage = False  # moderations report no usage, as OpenAI's do, unless this is set
         self.faults: dict[str, list[str]] = {}  # marker -> faults for its next requests, in order
@@ -170,8 +175,11 @@ class RealtimeUpstream:
         self.requests.append(record)
         wait = self._not_before - now if now < self._not_before else self._throttled(now)
         fault = "429quota" if wait is not None else self._next_fault(marker)
+        if self.hold_after is not None and len(self.requests) > self.hold_after:
+            await asyncio.to_thread(self.released.wait)  # set from the test's thread
         if self.latency:
             await asyncio.sleep(self.latency)
+        record.answered_clock_at = self.clock()
         return await self._respond(request.path, record, fault, wait)
 
     async def _respond(self, path: str, record: Received, fault: str, wait: float | None) -> web.StreamResponse:
