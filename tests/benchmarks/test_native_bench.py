@@ -24,8 +24,8 @@ import contextlib
 import os
 import statistics
 import time
-from decimal import Decimal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
