@@ -218,7 +218,7 @@ class Metrics:
         """
         if self.tag_money:
             labels = [(tag_labels or {}).get(key, OTHER) for key in self.tag_keys]
-            amounts = (record.list_cost_usd, record.batch_cost_usd, record.savings_usd)
+            amounts = (record.list_cost_usd, record.batch_cost_usd, max(record.savings_usd, Decimal(0)))
             for counter, amount in zip(self.tag_money, amounts, strict=True):
                 counter.labels(*labels).inc(float(amount))
         money = (record.tenant, record.provider, record.model)
@@ -228,7 +228,7 @@ class Metrics:
                 self.batch_tokens.labels(*money, kind).inc(count)
         self.batch_list_cost.labels(*money).inc(float(record.list_cost_usd))
         self.batch_cost.labels(*money).inc(float(record.batch_cost_usd))
-        self.batch_savings.labels(*money).inc(float(record.savings_usd))
+        self.batch_savings.labels(*money).inc(_counted(record.savings_usd))
         self.batches.labels(record.tenant, record.provider, record.status).inc()
         self.batch_requests.labels(*money, "completed").inc(record.requests_completed)
         self.batch_requests.labels(*money, "failed").inc(record.requests_failed)
@@ -298,3 +298,9 @@ class WithoutLabels:
                 view = Metric(family.name, family.documentation, family.type, family.unit)
                 view.samples = kept
                 yield view
+
+
+def _counted(savings_usd: Decimal) -> float:
+    """What the savings counter adds: a counter cannot decrease, so a batch served dearer than its list price
+    (negative savings, time-of-day prices) adds 0; the ledger keeps the negative figure."""
+    return float(max(savings_usd, Decimal(0)))

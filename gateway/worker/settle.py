@@ -16,7 +16,7 @@ from typing import cast
 
 from redis.exceptions import RedisError
 
-from accounting.charges import charges_of
+from accounting.charges import Charge, charges_of, served_charges
 from accounting.cost import Cost, price_served, price_usage
 from accounting.price_windows import multiplier_at
 from accounting.prices import ModelPrice
@@ -84,7 +84,7 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
     # exactly zero, which is a price, so it is not "unpriced" (that alert is for a routed model with no price).
     route = route_of(settings, record)
     price = price_of(route) if record.model is not None else _UNROUTED_PRICE
-    cost = _cost(record, usage, price, discount, route)
+    cost, charges = _priced(record, usage, price, discount, route)
     status, finished_at = _outcome(record, int(ctx.clock()))
     entry = LedgerRecord.build(
         batch_id=record.id,
@@ -97,7 +97,7 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         cost=cost,
         settled_at=finished_at,
         tags=resolve_tags(record.metadata, settings.accounting.tag_keys),
-        charges=charges_of(usage, price, discount),
+        charges=charges,
         deferred_until=record.deferred_until,
     )
     if await ctx.ledger.settle(entry):
@@ -114,15 +114,16 @@ def route_of(settings: Settings, record: BatchRecord) -> ModelRoute | None:
     return next((route for route in routes if route.provider == record.provider), routes[0] if routes else None)
 
 
-def _cost(
+def _priced(
     record: BatchRecord, usage: UsageTotals, price: ModelPrice | None, discount: Decimal, route: ModelRoute | None
-) -> Cost:
+) -> tuple[Cost, tuple[Charge, ...]]:
     """With price windows, the served buckets priced by `price_served` (list at the rate when the batch was
-    created); without, `price_usage`, which is the same formula at multiplier 1."""
+    created); without, `price_usage`, which is the same formula at multiplier 1. The charges split the same."""
     if route is None or not route.price_windows or record.served is None:
-        return price_usage(usage, price, discount)
-    list_multiplier = multiplier_at(route.price_windows, record.created_at)
-    return price_served(record.served, price, discount, list_multiplier=list_multiplier)
+        return price_usage(usage, price, discount), charges_of(usage, price, discount)
+    at = multiplier_at(route.price_windows, record.created_at)
+    cost = price_served(record.served, price, discount, list_multiplier=at)
+    return cost, served_charges(record.served, price, discount, list_multiplier=at)
 
 
 async def _tag_labels(ctx: WorkerContext, entry: LedgerRecord) -> dict[str, str]:

@@ -65,3 +65,17 @@ def test_buckets_read_from_flat_counters_and_add_up() -> None:
     }
     both = served + ServedTokens({"2": TokenCounts(input_tokens=1)})
     assert both.total() == TokenCounts(input_tokens=14, cached_input_tokens=2, output_tokens=5, reasoning_tokens=1)
+
+
+def test_window_charges_split_the_cost_by_kind_exactly() -> None:
+    from accounting.charges import served_charges
+
+    served = ServedTokens({"1": OFF, "2": PEAK})
+    discount = Decimal("0.25")
+    cost = price_served(served, FLASH, discount, list_multiplier=Decimal(2))
+    charges = served_charges(served, FLASH, discount, list_multiplier=Decimal(2))
+    assert [c.kind for c in charges] == ["input", "cached_input", "output"]
+    assert [c.tokens for c in charges] == [1_100_000, 200_000, 600_000]
+    assert sum(c.list_usd for c in charges) == cost.list_usd
+    assert sum(c.batch_usd for c in charges) == cost.batch_usd
+    assert charges[2].list_usd_per_mtok == Decimal("0.56")  # the output price at the creation-time multiplier
