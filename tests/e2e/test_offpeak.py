@@ -24,6 +24,7 @@ from gateway.config.settings import BatchesSettings, ModelRoute, Settings
 from gateway.redis import keys
 from providers.config import ProviderSettings
 from tests.conftest import TENANT_KEYS
+from tests.support.batch_upstream import DEEPSEEK, BatchUpstream
 from tests.support.clock import MovableClock, utc
 from tests.support.gateway_server import GatewayServer
 from tests.support.realtime_upstream import RealtimeUpstream, Received
@@ -64,6 +65,18 @@ def expected_costs(requests: list[Received], created_at: float) -> tuple[Decimal
     return tokens_usd(served) * peak_multiplier(created_at), batch
 
 
+def submit(sdk: openai.OpenAI, lines: int = LINES) -> openai.types.Batch:
+    body = jsonl([line(f"p{i}", model=MODEL) for i in range(lines)])
+    upload = sdk.files.create(file=("in.jsonl", body), purpose="batch")
+    return sdk.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
+
+
+def ledger_record(server: GatewayServer, batch_id: str) -> dict[str, object]:
+    headers = {"authorization": f"Bearer {TENANT_KEYS['alpha']}"}
+    found: dict[str, object] = httpx.get(f"{server.base_url}/accounting/batches/{batch_id}", headers=headers).json()
+    return found
+
+
 @dataclass
 class Offpeak:
     clock: MovableClock
@@ -72,18 +85,10 @@ class Offpeak:
     sdk: openai.OpenAI
 
     def submit(self, lines: int = LINES) -> openai.types.Batch:
-        body = jsonl([line(f"p{i}", model=MODEL) for i in range(lines)])
-        upload = self.sdk.files.create(file=("in.jsonl", body), purpose="batch")
-        return self.sdk.batches.create(
-            input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h"
-        )
+        return submit(self.sdk, lines)
 
     def record(self, batch_id: str) -> dict[str, object]:
-        headers = {"authorization": f"Bearer {TENANT_KEYS['alpha']}"}
-        found: dict[str, object] = httpx.get(
-            f"{self.server.base_url}/accounting/batches/{batch_id}", headers=headers
-        ).json()
-        return found
+        return ledger_record(self.server, batch_id)
 
     def deferred_gauge(self) -> float | None:
         registry = self.server.app.state.services.registry
@@ -293,3 +298,55 @@ def test_another_gateway_resumes_a_deferred_batch_at_the_planned_time(gateway_at
         f"hello p{i}" for i in range(LINES)
     )
     assert all(r.clock_at >= utc(*DAY, 4) for r in gateway.upstream.requests)
+
+
+def test_an_upstream_batch_is_priced_whole_at_its_completion_time(settings: Settings) -> None:
+    # openai_batch: created at 02:00 (peak), the upstream batch finishes after the clock reached 05:00.
+    created = utc(*DAY, 2)
+    clock = MovableClock(created)
+    options = msgspec.structs.replace(DEEPSEEK, api_key="sk-offpeak-ds", in_progress_seconds=1.5)
+    upstream = BatchUpstream(options)
+    upstream.start()
+    provider = ProviderSettings(
+        kind="openai_batch",
+        base_url=upstream.base_url,
+        api_key_env="OFFPEAK_DS_KEY",
+        batch_discount=Decimal("0.5"),
+        poll_interval_seconds=0.2,
+    )
+    route = ModelRoute(
+        name=MODEL,
+        provider="deepseek",
+        input_usd_per_mtok=INPUT,
+        cached_input_usd_per_mtok=CACHED,
+        output_usd_per_mtok=OUTPUT,
+        price_windows=PEAKS,
+    )
+    config = msgspec.structs.replace(settings, providers={"deepseek": provider}, models=[route])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OFFPEAK_DS_KEY", "sk-offpeak-ds")
+        server = GatewayServer(config, run_worker=True, clock=clock.now)
+        server.start()
+    sdk = openai.OpenAI(base_url=server.base_url, api_key=TENANT_KEYS["alpha"], max_retries=0)
+    try:
+        batch = submit(sdk)
+        wait_until(lambda: any(b.status == "in_progress" for b in upstream.store.batches.values()))
+        clock.jump_to(utc(*DAY, 5))
+        done = wait_for(sdk, batch.id, {"completed", "failed", "expired", "cancelled"})
+        assert done.status == "completed"
+        assert done.output_file_id is not None
+        output = sdk.files.content(done.output_file_id).text.splitlines()
+        usages = [msgspec.json.decode(row)["response"]["body"]["usage"] for row in output]
+        assert len(usages) == LINES
+        tokens = Decimal(0)
+        for usage in usages:
+            hits = usage["prompt_cache_hit_tokens"]
+            tokens += (usage["prompt_tokens"] - hits) * INPUT + hits * CACHED + usage["completion_tokens"] * OUTPUT
+        tokens /= 10**6
+        record = ledger_record(server, batch.id)
+        assert Decimal(str(record["list_cost_usd"])) == tokens * 2  # created at peak
+        assert Decimal(str(record["batch_cost_usd"])) == tokens * 1 * Decimal("0.5")  # completed off-peak
+    finally:
+        sdk.close()
+        server.stop()
+        upstream.stop()
