@@ -2,9 +2,10 @@
 
 The estimated run time is the slower of the provider's two rate limits, with a safety factor and a margin:
 
-    run = max(lines / requests_per_minute, tokens / tokens_per_minute) * SAFETY + MARGIN
+    run = max(lines / requests_per_minute, tokens / tokens_per_minute, lines / measured rate) * SAFETY + MARGIN
 
-(a limit that is not configured does not bound the run; with neither, the run is the margin). Candidate
+(a limit that is not configured, or a rate not yet measured, does not bound the run; with none, the run is
+the margin). The measured rate is the provider's lines per second in its last completed deferred batch. Candidate
 starts are now, every later instant at which the price multiplier changes, and the last start that still
 lets the run finish before `expires_at`; each is scored by the average multiplier over its run, and
 the cheapest wins, the earliest among equals. When no later start fits, the batch starts at once, whatever
@@ -32,9 +33,13 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
     multiplier: Decimal  # the average price multiplier over [start, start + run_seconds)
 
 
-def estimate_run_seconds(lines: int, tokens: int, rpm: int | None, tpm: int | None) -> float:
-    """How long `lines` carrying about `tokens` take under the provider's limits, with the safety margin."""
-    minutes = max(lines / rpm if rpm else 0.0, tokens / tpm if tpm else 0.0)
+def estimate_run_seconds(
+    lines: int, tokens: int, rpm: int | None, tpm: int | None, measured_per_second: float | None = None
+) -> float:
+    """How long `lines` carrying about `tokens` take under the provider's limits and its measured throughput
+    (lines per second), with the safety margin."""
+    measured = lines / measured_per_second / 60 if measured_per_second else 0.0
+    minutes = max(lines / rpm if rpm else 0.0, tokens / tpm if tpm else 0.0, measured)
     return minutes * 60 * SAFETY_FACTOR + MARGIN_SECONDS
 
 

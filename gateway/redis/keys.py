@@ -33,6 +33,7 @@ __all__ = [
     "file_index",
     "file_record",
     "files_by_expiry",
+    "measured_throughput",
     "upload_leases",
     "webhook_batch_event",
     "webhook_deliveries_due",
@@ -105,6 +106,11 @@ def batches_by_expiry() -> str:
 def deferred_lines(provider: str) -> str:
     """Hash: batch id → its line count, for every batch of `provider` waiting for an off-peak window."""
     return f"{PREFIX}deferred:{provider}"
+
+
+def measured_throughput() -> str:
+    """Hash: provider name → lines per second of its last completed deferred batch (the deferral estimate)."""
+    return f"{PREFIX}throughput"
 
 
 def work_due() -> str:

@@ -17,7 +17,7 @@ from gateway.worker.context import WorkerContext, log
 from providers.base import BatchJob
 from providers.offpeak import estimate_run_seconds, plan_start
 
-__all__ = ["release_deferral", "seconds_to_wait"]
+__all__ = ["measure_throughput", "release_deferral", "seconds_to_wait"]
 
 
 def _iso(unix: float) -> str:
@@ -33,8 +33,10 @@ async def seconds_to_wait(ctx: WorkerContext, record: BatchRecord, job: BatchJob
     until = record.deferred_until
     if until is None:
         lines = record.request_counts.total
+        measured = await ctx.services.redis.hget(keys.measured_throughput(), record.provider or "")
+        rate = float(measured) if measured else None
         run = estimate_run_seconds(
-            lines, record.estimated_tokens, provider.requests_per_minute, provider.tokens_per_minute
+            lines, record.estimated_tokens, provider.requests_per_minute, provider.tokens_per_minute, rate
         )
         plan = plan_start(job.price_windows, now, job.expires_at, run)
         if plan.start <= now:
@@ -53,3 +55,14 @@ async def seconds_to_wait(ctx: WorkerContext, record: BatchRecord, job: BatchJob
 async def release_deferral(ctx: WorkerContext, record: BatchRecord) -> None:
     """The batch no longer waits (it starts, or ends): its lines leave the gauge."""
     await ctx.services.redis.hdel(keys.deferred_lines(record.provider or ""), record.id)
+
+
+async def measure_throughput(ctx: WorkerContext, record: BatchRecord, completed: int) -> None:
+    """Keep the lines per second of a completed batch of a deferring provider, for the next plans: from its
+    start (the end of its wait, or when it was routed) to now."""
+    provider = ctx.services.settings.providers.get(record.provider or "")
+    started = max(record.in_progress_at or 0, record.deferred_until or 0)
+    elapsed = ctx.clock() - started
+    if provider is None or not provider.defer_to_off_peak or not started or elapsed <= 0 or completed <= 0:
+        return
+    await ctx.services.redis.hset(keys.measured_throughput(), record.provider or "", repr(completed / elapsed))

@@ -13,6 +13,7 @@ from gateway.core.ids import new_file_id
 from gateway.files.records import FileRecord
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
+from gateway.worker.defer import measure_throughput
 from gateway.worker.results import AssembledFile, Assembly, assemble
 from gateway.worker.settle import end_batch, finish_sealed, route_of
 from gateway.worker.steps import entering
@@ -73,6 +74,8 @@ async def finish_batch(
         never_ran_code=never_ran,
         endpoint=record.endpoint,
     )
+    if terminal is BatchStatus.COMPLETED:
+        await measure_throughput(ctx, record, assembly.completed)
     await _publish(ctx, record, terminal, assembly, outcome)
 
 

@@ -188,6 +188,10 @@ def test_a_batch_created_at_peak_waits_for_the_window_and_saves(gateway_at: Call
     assert record["input_tokens"] == sum(r.usage["prompt_tokens"] for r in sent if r.usage)
     assert record["cached_input_tokens"] == sum(r.usage["prompt_cache_hit_tokens"] for r in sent if r.usage)
     wait_until(lambda: gateway.deferred_gauge() == 0)
+    redis_client = redis.Redis.from_url(gateway.server.settings.redis.url)
+    measured = redis_client.hget(keys.measured_throughput(), PROVIDER)  # lines/s, for the next plan's estimate
+    assert measured is not None
+    assert float(measured) > 0
 
 
 @pytest.mark.parametrize(("hour", "minute"), [(17, 0), (0, 50)])

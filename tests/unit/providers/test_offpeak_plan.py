@@ -25,6 +25,8 @@ def test_the_estimate_is_the_slower_limit_with_safety_and_margin() -> None:
     assert estimate_run_seconds(600, 10_000, rpm=60, tpm=None) == 10 * 60 * 1.5 + MARGIN_SECONDS
     assert estimate_run_seconds(60, 1_000_000, rpm=60, tpm=50_000) == 20 * 60 * 1.5 + MARGIN_SECONDS
     assert estimate_run_seconds(10**6, 10**9, rpm=None, tpm=None) == MARGIN_SECONDS
+    # Measured: 3,600 lines at 2 lines/s is 30 min, slower than the RPM limit allows.
+    assert estimate_run_seconds(3600, 0, rpm=600, tpm=None, measured_per_second=2.0) == 1800 * 1.5 + MARGIN_SECONDS
 
 
 def test_a_batch_created_at_peak_waits_for_the_end_of_the_window() -> None:
