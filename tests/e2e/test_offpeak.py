@@ -169,6 +169,13 @@ def test_a_batch_created_at_peak_waits_for_the_window_and_saves(gateway_at: Call
     assert waiting.request_counts.completed == 0
     assert gateway.record(batch.id)["deferred_until"] == int(utc(*DAY, 4))
     wait_until(lambda: gateway.deferred_gauge() == LINES)  # the gauge reads Redis on its refresh
+    replica = GatewayServer(gateway.server.settings, clock=gateway.clock.now)  # an API replica without a worker
+    replica.start()
+    try:
+        registry = replica.app.state.services.registry
+        wait_until(lambda: registry.get_sample_value("batchgate_deferred_lines", {"provider": PROVIDER}) == LINES)
+    finally:
+        replica.stop()
     assert gateway.upstream.requests == []  # nothing sent while waiting
 
     gateway.clock.jump_to(utc(*DAY, 4))
