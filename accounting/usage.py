@@ -11,12 +11,13 @@ responses carry (`providers.endpoints.EndpointSpec.usage`): chat names, or the R
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
 
 __all__ = [
+    "BODY_USAGE",
     "USAGE_SHAPES",
     "BatchUsage",
     "InputTokensDetails",
@@ -135,6 +136,29 @@ def _line_decoder(usage: type[_Usage | _ResponsesUsage]) -> msgspec.json.Decoder
 USAGE_SHAPES: dict[str, msgspec.json.Decoder[Any]] = {
     "chat": _line_decoder(_Usage),
     "responses": _line_decoder(_ResponsesUsage),
+}
+
+
+def _body_reader(usage: type[_Usage | _ResponsesUsage]) -> Callable[[bytes], _Counts | None]:
+    """Reads a response *body* (not a result line) the way `UsageAccumulator` reads the line around it."""
+    decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+        msgspec.defstruct("Body", [("usage", usage | None, None)])
+    )
+
+    def counts(body: bytes) -> _Counts | None:
+        try:
+            found = decoder.decode(body).usage
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        return None if found is None else found.counts()
+
+    return counts
+
+
+# Per usage shape: a response body's (input, cached input, output, reasoning), or None when it reports none.
+BODY_USAGE: dict[str, Callable[[bytes], _Counts | None]] = {
+    "chat": _body_reader(_Usage),
+    "responses": _body_reader(_ResponsesUsage),
 }
 
 

@@ -52,6 +52,8 @@ class ProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     reclaim_idle_seconds: PositiveSeconds = 5.0
 
     def __post_init__(self) -> None:
+        if self.defer_to_off_peak and self.kind != "native":
+            raise msgspec.ValidationError("defer_to_off_peak: only a native provider can wait for off-peak hours")
         if self.endpoints is None:
             self.endpoints = default_endpoints(self.kind)
             return

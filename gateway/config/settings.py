@@ -76,6 +76,9 @@ class BatchesSettings(_Strict):
     # How long a failing worker step is retried (backoff with jitter) before its batch ends with the
     # step's error code; the batch's expires_at bounds it too (gateway/worker/failures.py).
     step_retry_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    # How often a batch waiting for an off-peak window (`defer_to_off_peak`) is looked at; cancel and expiry
+    # wake it at once anyway.
+    deferral_check_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
 
 class LimitsSettings(_Strict):

@@ -50,6 +50,7 @@ class AccountingRecord(msgspec.Struct, omit_defaults=False, kw_only=True):
     priced: bool
     settled_at: int | None
     estimated_max_cost_usd: Decimal | None
+    deferred_until: int | None  # unix s: the batch waited for an off-peak price window until then
     tags: dict[str, str]
     routes: tuple[RouteCost, ...] = ()  # per route the batch ran on (accounting.route_costs)
 
@@ -105,6 +106,7 @@ def _in_flight(record: BatchRecord, tag_keys: Sequence[str]) -> AccountingRecord
         priced=True,
         settled_at=None,
         estimated_max_cost_usd=Decimal(estimate) if estimate is not None else None,
+        deferred_until=record.deferred_until,
         tags=resolve_tags(record.metadata, tag_keys),
     )
 

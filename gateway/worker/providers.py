@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.config.settings import Settings
+from gateway.core.clock import Clock, system_clock
 from gateway.core.redis_types import RedisClient
 from providers import native, openai_batch
 from providers.base import BlobStore, Provider, UpstreamObserver
@@ -27,6 +28,7 @@ class _Shared:
     blobs: BlobStore
     worker_id: str
     observe: UpstreamObserver | None
+    clock: Clock
 
 
 _Factory = Callable[[str, ProviderSettings, str | None, _Shared], Provider]
@@ -37,7 +39,7 @@ def _openai_batch(name: str, settings: ProviderSettings, key: str | None, shared
 
 
 def _native(name: str, settings: ProviderSettings, key: str | None, shared: _Shared) -> Provider:
-    return native.build(name, settings, shared.redis, shared.blobs, key, shared.worker_id)
+    return native.build(name, settings, shared.redis, shared.blobs, key, shared.worker_id, shared.clock)
 
 
 _FACTORIES: Mapping[str, _Factory] = {"openai_batch": _openai_batch, "native": _native}
@@ -68,9 +70,10 @@ def build_providers(
     worker_id: str,
     observe: UpstreamObserver | None = None,
     environ: Mapping[str, str] | None = None,
+    clock: Clock = system_clock,
 ) -> ProviderSet:
     env = os.environ if environ is None else environ
-    shared = _Shared(redis=redis, blobs=blobs, worker_id=worker_id, observe=observe)
+    shared = _Shared(redis=redis, blobs=blobs, worker_id=worker_id, observe=observe, clock=clock)
     providers = {
         name: _FACTORIES[config.kind](name, config, env.get(config.api_key_env) if config.api_key_env else None, shared)
         for name, config in settings.providers.items()

@@ -55,6 +55,8 @@ def test_valid_file_is_typed(tmp_path: Path) -> None:
         (('batch_discount = "0"', 'batch_discount = "1.5"'), "`$.providers.local.batch_discount`"),
         (('kind = "native"', 'kind = "magic"'), "kind"),
         (("port = 9000", "port = 99999"), "port"),
+        (('kind = "native"', 'kind = "openai_batch"\ndefer_to_off_peak = true'), "only a native provider can wait"),
+        (("[server]", "[batches]\ndeferral_check_seconds = 0\n[server]"), "deferral_check_seconds"),
     ],
 )
 def test_invalid_files_name_the_key(tmp_path: Path, edit: tuple[str, str], message: str) -> None:

@@ -43,3 +43,30 @@ def test_plain_refuses_negative_and_non_finite(amount: str) -> None:
 def test_buckets_are_utc() -> None:
     assert (day_of(1_767_225_599), month_of(1_767_225_599)) == ("2025-12-31", "2025-12")
     assert (day_of(1_767_225_600), month_of(1_767_225_600)) == ("2026-01-01", "2026-01")
+
+
+def test_the_csv_columns_keep_their_order_with_deferred_until_last_before_the_tags() -> None:
+    from accounting.records import csv_header
+
+    assert csv_header(("team",)).strip().split(",") == [
+        "batch_id",
+        "tenant",
+        "provider",
+        "model",
+        "endpoint",
+        "status",
+        "requests_completed",
+        "requests_failed",
+        "input_tokens",
+        "cached_input_tokens",
+        "output_tokens",
+        "reasoning_tokens",
+        "list_cost_usd",
+        "batch_cost_usd",
+        "savings_usd",
+        "settled_at",
+        "priced",
+        "estimated_max_cost_usd",
+        "deferred_until",
+        "team",
+    ]
