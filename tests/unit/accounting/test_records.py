@@ -45,7 +45,7 @@ def test_buckets_are_utc() -> None:
     assert (day_of(1_767_225_600), month_of(1_767_225_600)) == ("2026-01-01", "2026-01")
 
 
-def test_the_csv_columns_keep_their_order_with_deferred_until_last_before_the_tags() -> None:
+def test_the_csv_columns_keep_their_order_with_deferred_until_then_routes_before_the_tags() -> None:
     from accounting.records import csv_header
 
     assert csv_header(("team",)).strip().split(",") == [
@@ -68,5 +68,6 @@ def test_the_csv_columns_keep_their_order_with_deferred_until_last_before_the_ta
         "priced",
         "estimated_max_cost_usd",
         "deferred_until",
+        "routes",
         "team",
     ]
