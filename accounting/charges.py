@@ -15,9 +15,10 @@ import msgspec
 
 from accounting.cost import ZERO
 from accounting.prices import ModelPrice
+from accounting.served import ServedTokens, TokenCounts
 from accounting.usage import UsageTotals
 
-__all__ = ["CHARGE_KINDS", "Charge", "ChargeKind", "charges_of"]
+__all__ = ["CHARGE_KINDS", "Charge", "ChargeKind", "charges_of", "served_charges"]
 
 ChargeKind = Literal["input", "cached_input", "output"]
 CHARGE_KINDS: tuple[ChargeKind, ...] = ("input", "cached_input", "output")
@@ -76,6 +77,43 @@ def charges_of(usage: UsageTotals, price: ModelPrice | None, batch_discount: Dec
                 batch_discount=batch_discount,
                 list_usd=list_usd,
                 batch_usd=batch_usd,
+            )
+        )
+    return tuple(charges)
+
+
+def _kind_tokens(counts: UsageTotals | TokenCounts) -> dict[ChargeKind, int]:
+    return {
+        "input": counts.input_tokens - counts.cached_input_tokens,
+        "cached_input": counts.cached_input_tokens,
+        "output": counts.output_tokens,
+    }
+
+
+def served_charges(
+    served: ServedTokens, price: ModelPrice | None, batch_discount: Decimal, *, list_multiplier: Decimal
+) -> tuple[Charge, ...]:
+    """`charges_of` with time-of-day prices (`accounting.cost.price_served`): each kind's list cost at the
+    creation-time multiplier, its batch cost summed over the served buckets at their own multipliers; the kinds
+    still sum to the batch's list and batch cost exactly."""
+    if price is None:
+        return charges_of(UsageTotals(**msgspec.structs.asdict(served.total())), None, batch_discount)
+    units = _unit_prices(price)
+    totals = _kind_tokens(served.total())
+    charges = []
+    for kind in CHARGE_KINDS:
+        list_unit = _EXACT.multiply(units[kind], list_multiplier)
+        paid = Decimal(0)
+        for multiplier, counts in served.items():
+            paid = _EXACT.add(paid, _EXACT.multiply(_list_usd(_kind_tokens(counts)[kind], units[kind]), multiplier))
+        charges.append(
+            Charge(
+                kind=kind,
+                tokens=totals[kind],
+                list_usd_per_mtok=list_unit,
+                batch_discount=batch_discount,
+                list_usd=_list_usd(totals[kind], list_unit),
+                batch_usd=_after_discount(_tidy(paid), batch_discount),
             )
         )
     return tuple(charges)

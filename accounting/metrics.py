@@ -111,6 +111,12 @@ class Metrics:
             buckets=_SIZE_BUCKETS,
             registry=registry,
         )
+        self.deferred_lines = Gauge(
+            "batchgate_deferred_lines",
+            "Lines of batches waiting for an off-peak price window (from Redis: every worker and replica).",
+            ["provider"],
+            registry=registry,
+        )
         self.tenant_budget = Gauge(
             "batchgate_tenant_budget_usd", "Monthly budget of a tenant.", ["tenant"], registry=registry
         )
@@ -188,6 +194,9 @@ class Metrics:
         """One API request; `route` is the route template (`/v1/batches/{batch_id}`), never the raw path."""
         self.http_duration.labels(method, route, str(status)).observe(seconds)
 
+    def set_deferred_lines(self, provider: str, lines: int) -> None:
+        self.deferred_lines.labels(provider).set(lines)
+
     def set_tenant_budget(self, tenant: str, budget_usd: Decimal | None, month_spend_usd: Decimal) -> None:
         """Publish a tenant's monthly budget (when it has one) and its settled spend this month."""
         if budget_usd is not None:
@@ -209,7 +218,7 @@ class Metrics:
         """
         if self.tag_money:
             labels = [(tag_labels or {}).get(key, OTHER) for key in self.tag_keys]
-            amounts = (record.list_cost_usd, record.batch_cost_usd, record.savings_usd)
+            amounts = (record.list_cost_usd, record.batch_cost_usd, max(record.savings_usd, Decimal(0)))
             for counter, amount in zip(self.tag_money, amounts, strict=True):
                 counter.labels(*labels).inc(float(amount))
         # Tokens, money and requests go to the provider that served them: a batch that ran on two routes adds
@@ -222,7 +231,7 @@ class Metrics:
                     self.batch_tokens.labels(*money, kind).inc(count)
             self.batch_list_cost.labels(*money).inc(float(served.list_cost_usd))
             self.batch_cost.labels(*money).inc(float(served.batch_cost_usd))
-            self.batch_savings.labels(*money).inc(float(served.savings_usd))
+            self.batch_savings.labels(*money).inc(_counted(served.savings_usd))
             self.batch_requests.labels(*money, "completed").inc(served.requests_completed)
             self.batch_requests.labels(*money, "failed").inc(served.requests_failed)
         self.batches.labels(record.tenant, record.provider, record.status).inc()
@@ -292,3 +301,9 @@ class WithoutLabels:
                 view = Metric(family.name, family.documentation, family.type, family.unit)
                 view.samples = kept
                 yield view
+
+
+def _counted(savings_usd: Decimal) -> float:
+    """What the savings counter adds: a counter cannot decrease, so a batch served dearer than its list price
+    (negative savings, time-of-day prices) adds 0; the ledger keeps the negative figure."""
+    return float(max(savings_usd, Decimal(0)))

@@ -85,6 +85,8 @@ class AccountingRecord(msgspec.Struct, frozen=True, kw_only=True):
     priced: bool = True
     settled_at: int | None = None
     estimated_max_cost_usd: Decimal | None = None
+    # Unix seconds until which the batch waited for an off-peak price window (None: it did not wait).
+    deferred_until: int | None = None
     # Cost allocation tags (accounting.tags): each declared key → its value or `untagged`.
     tags: dict[str, str] = msgspec.field(default_factory=dict)
     # The figures per route the batch ran on (accounting.route_costs), in route order; empty when it ran on
@@ -120,6 +122,7 @@ class LedgerRecord(AccountingRecord, frozen=True, kw_only=True):
         tags: dict[str, str] | None = None,
         charges: tuple[Charge, ...] = (),
         routes: tuple[RouteCost, ...] = (),
+        deferred_until: int | None = None,
     ) -> LedgerRecord:
         """A record from a batch's summed usage and its cost; `settled_at` defaults to now."""
         return cls(
@@ -136,6 +139,7 @@ class LedgerRecord(AccountingRecord, frozen=True, kw_only=True):
             settled_at=int(time.time()) if settled_at is None else settled_at,
             priced=cost.priced,
             estimated_max_cost_usd=estimated_max_cost_usd,
+            deferred_until=deferred_until,
             tags=dict(tags or {}),
             charges=charges,
             routes=routes,

@@ -1,8 +1,9 @@
 """A batch's cost per route (ARCHITECTURE.md §2.2 `routes`): what each route it ran on served and cost.
 
 A batch that fell back from one route to the next ran as legs (gateway/worker/legs.py); each leg is priced
-with its own route's prices and its provider's discount through `price_leg`, and the batch's figures are
-the sums over its legs. A batch of one route has one entry, equal to the batch's own figures.
+with its own route's prices, price windows and provider's discount through `price_leg` (and split by token
+kind through `leg_charges`), and the batch's figures are the sums over its legs. A batch of one route has one
+entry, equal to the batch's own figures.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from decimal import Context, Decimal, Inexact, InvalidOperation
 
 import msgspec
 
-from accounting.cost import ZERO, Cost, price_usage
+from accounting.charges import Charge, charges_of, served_charges
+from accounting.cost import ZERO, Cost, price_served, price_usage
 from accounting.prices import ModelPrice
+from accounting.served import ServedTokens
 from accounting.usage import UsageTotals
 
-__all__ = ["RouteCost", "price_leg", "route_cost", "sum_costs"]
+__all__ = ["RouteCost", "leg_charges", "price_leg", "route_cost", "sum_costs"]
 
 _EXACT = Context(prec=80, traps=[Inexact, InvalidOperation])  # as in accounting.cost: exact or an error
 
@@ -39,10 +42,35 @@ class RouteCost(msgspec.Struct, frozen=True, kw_only=True):
     priced: bool = True
 
 
-def price_leg(usage: UsageTotals, price: ModelPrice | None, batch_discount: Decimal) -> Cost:
-    """What one route leg's `usage` cost at its route's `price` and its provider's `batch_discount`: the one
-    place a leg is priced (today the one-bucket formula; price windows make it per served bucket)."""
-    return price_usage(usage, price, batch_discount)
+def price_leg(
+    usage: UsageTotals,
+    price: ModelPrice | None,
+    batch_discount: Decimal,
+    *,
+    served: ServedTokens | None = None,
+    list_multiplier: Decimal = Decimal(1),
+) -> Cost:
+    """What one route leg cost at its route's `price` and its provider's `batch_discount`: the one place a leg
+    is priced. On a route with price windows `served` holds the leg's tokens per multiplier when served and
+    `list_multiplier` is the route's multiplier when the batch was created (`price_served`); without windows
+    (`served` None) it is `usage` at multiplier 1, which is the same formula."""
+    if served is None:
+        return price_usage(usage, price, batch_discount)
+    return price_served(served, price, batch_discount, list_multiplier=list_multiplier)
+
+
+def leg_charges(
+    usage: UsageTotals,
+    price: ModelPrice | None,
+    batch_discount: Decimal,
+    *,
+    served: ServedTokens | None = None,
+    list_multiplier: Decimal = Decimal(1),
+) -> tuple[Charge, ...]:
+    """`price_leg` split by token kind (accounting.charges): the kinds sum to the leg's cost exactly."""
+    if served is None:
+        return charges_of(usage, price, batch_discount)
+    return served_charges(served, price, batch_discount, list_multiplier=list_multiplier)
 
 
 def route_cost(provider: str, model: str, usage: UsageTotals, cost: Cost) -> RouteCost:

@@ -8,12 +8,12 @@ skipped by msgspec without building Python objects. Every shape lands in the sam
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
 
-from gateway.validation.usage import ChatUsage, UsageView
+from gateway.validation.usage import ChatUsage, Counts, UsageView
 
 __all__ = [
     "BatchUsage",
@@ -21,6 +21,7 @@ __all__ = [
     "OutputTokensDetails",
     "UsageAccumulator",
     "UsageTotals",
+    "body_usage",
 ]
 
 
@@ -73,6 +74,24 @@ def _line_decoder(usage: type[UsageView]) -> msgspec.json.Decoder[Any]:
     body = msgspec.defstruct("Body", [("usage", usage | None, None)])
     response = msgspec.defstruct("Response", [("status_code", int, 0), ("body", body | None, None)])
     return msgspec.json.Decoder(msgspec.defstruct("Line", [("response", response | None, None)]))
+
+
+@functools.cache
+def body_usage(usage: type[UsageView]) -> Callable[[bytes], Counts | None]:
+    """Reads a response *body* (not a result line) the way `UsageAccumulator` reads the line around it:
+    (input, cached input, output, reasoning), or None when it reports none."""
+    decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+        msgspec.defstruct("Body", [("usage", usage | None, None)])
+    )
+
+    def counts(body: bytes) -> Counts | None:
+        try:
+            found = decoder.decode(body).usage
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        return None if found is None else found.counts()
+
+    return counts
 
 
 class UsageAccumulator:

@@ -12,6 +12,7 @@ from accounting.tag_budgets import TagBudgets
 from accounting.tag_labels import TagLabels
 from gateway.batches import BatchStore, Schedule
 from gateway.config.settings import Settings
+from gateway.core.clock import Clock, system_clock
 from gateway.core.redis_types import RedisClient
 from gateway.files.store import FileStore
 from gateway.http.auth import Authenticator
@@ -37,6 +38,8 @@ class Services:
     worker_health: WorkerHealth
     tag_budgets: TagBudgets
     tag_labels: TagLabels
+    # The business clock: creation and expiry times, price windows, deferral (tests move it).
+    clock: Clock = system_clock
     draining: bool = False
 
     async def aclose(self) -> None:
@@ -47,7 +50,7 @@ def _budgeted(settings: Settings) -> list[tuple[str, str]]:
     return [(budget.key, budget.value) for budget in settings.accounting.tag_budgets]
 
 
-def open_services(settings: Settings) -> Services:
+def open_services(settings: Settings, *, clock: Clock = system_clock) -> Services:
     """Create the clients (connections open lazily, on first use)."""
     if not settings.redis.url:
         raise ValueError("settings.redis.url is empty: start the embedded Redis first (gateway.redis.embedded)")
@@ -67,4 +70,5 @@ def open_services(settings: Settings) -> Services:
         metrics=Metrics(registry, settings.accounting.tag_keys),
         tag_budgets=TagBudgets(redis),
         tag_labels=TagLabels(redis, settings.accounting.tag_label_cap, _budgeted(settings)),
+        clock=clock,
     )

@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import msgspec
 
+from accounting.price_windows import PriceWindow
+from accounting.served import ServedTokens
+
 if TYPE_CHECKING:  # asyncio costs ~25 ms to import: `batchgate validate --config` loads this module without it
     import asyncio
 
@@ -87,6 +90,8 @@ class BatchJob(msgspec.Struct, frozen=True, kw_only=True):
     total_requests: int
     expires_at: int  # unix seconds: the end of the completion window
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
+    # The route's time-of-day prices: a provider that serves line by line keeps usage per multiplier.
+    price_windows: tuple[PriceWindow, ...] = ()
 
 
 class Progress(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +129,9 @@ class Finished(msgspec.Struct, frozen=True, kw_only=True, tag="finished"):
     # The error code of requests left without a result line of a `completed` batch, when the provider knows
     # why (the gateway's `result_missing` otherwise).
     missing_code: str | None = None
+    # The tokens per price multiplier in effect when served, from a provider that knows (the native
+    # executor on a route with price windows); None: the gateway prices the batch at its completion time.
+    served: ServedTokens | None = None
 
 
 PollOutcome = Running | Finished

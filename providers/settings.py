@@ -8,7 +8,7 @@ another kind is refused with its path.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
 import msgspec
 
@@ -60,3 +60,13 @@ class BaseProviderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
 
     def serves_endpoint(self, endpoint: str) -> bool:
         return self.endpoints is not None and endpoint in self.endpoints
+
+    def deferral_limits(self) -> DeferralLimits | None:
+        """The limits an off-peak plan is estimated from, or None when this provider does not defer (only a
+        kind that runs the lines itself can wait for a cheaper hour)."""
+        return None
+
+
+class DeferralLimits(NamedTuple):
+    requests_per_minute: int | None
+    tokens_per_minute: int | None

@@ -51,7 +51,7 @@ async def create_batch(services: Services, tenant: str, params: CreateBatchReque
 async def cancel_batch(services: Services, record: BatchRecord) -> BatchRecord:
     """Any live batch → cancelling (a worker then writes a `batch_cancelled` line for every request that did not
     run, even when nothing ran, and moves it to cancelled); already cancelling → as is; terminal → 400."""
-    now = int(time.time())
+    now = int(services.clock())
     for _ in range(3):  # the status may move under us; each attempt re-reads it
         if record.status in TERMINAL:
             raise InvalidRequest(
@@ -67,7 +67,7 @@ async def cancel_batch(services: Services, record: BatchRecord) -> BatchRecord:
             updated = None
         if updated is not None:
             # A worker forwards the cancel upstream (or, if nothing was routed yet, reports every line).
-            await services.schedule.add(record.id, now * 1000)
+            await services.schedule.add(record.id, int(time.time() * 1000))  # the schedule runs on real time
             return updated
         record = await owned_batch(services, record.tenant, record.id)
     return record
@@ -93,7 +93,7 @@ async def _new_record(services: Services, tenant: str, params: CreateBatchReques
         message = f"File {params.input_file_id} was uploaded with purpose {input_file.purpose!r}, not 'batch'."
         raise InvalidRequest(message, param="input_file_id", code="invalid_value")
     await check_endpoint_served(services, params.endpoint, input_file)
-    now = int(time.time())
+    now = int(services.clock())
     return BatchRecord(
         id=new_batch_id(),
         tenant=tenant,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from accounting.served import ServedTokens
+
 __all__ = ["Leg", "leg_batch_id"]
 
 
@@ -31,3 +33,6 @@ class Leg(msgspec.Struct, frozen=True, kw_only=True):
     cached_input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    # The tokens this leg was served per price multiplier (None: its route has no price windows).
+    served: ServedTokens | None = None
+    deferred_until: int | None = None  # unix s: this leg waited for an off-peak price window until then

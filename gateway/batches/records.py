@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from accounting.served import ServedTokens
 from gateway.batches.legs import Leg
 from gateway.batches.status import BatchStatus
 from gateway.batches.wire import BatchUsage, RequestCounts
@@ -62,14 +63,19 @@ class BatchRecord(msgspec.Struct, frozen=True, kw_only=True):
     # Result file ids chosen once, before assembly, so an assembly repeated after a crash reuses them.
     planned_output_file_id: str | None = None
     planned_error_file_id: str | None = None
-    estimated_max_cost_usd: str | None = None
+    estimated_max_cost_usd: str | None = None  # budget estimate (decimal string) reserved while the batch runs
     # Routes (gateway/worker/legs.py): the model's route the batch runs on now, the legs it finished on earlier
     # routes, and what the current leg was handed (None: the batch's own input, all of its requests).
     route_index: int = 0
     legs: tuple[Leg, ...] = ()
     leg_input_key: str | None = None
-    leg_requests: int = 0  # budget estimate (decimal string) reserved while the batch runs
+    leg_requests: int = 0
     failing_since: int | None = None  # unix s of the first failure of the step now being retried (worker/failures.py)
+    estimated_tokens: int = 0  # input estimate + output budget of every line, from validation (the deferral plan)
+    # unix s: the current leg waits for an off-peak price window until then (worker/defer.py); earlier legs' in `legs`
+    deferred_until: int | None = None
+    # The current leg's tokens per price multiplier when served, set with `usage` (earlier legs' in `legs`)
+    served: ServedTokens | None = None
     # Written only by the store's scripts (see `lua.py`): the claim token of the step that last adopted the
     # batch, and its sealed terminal outcome (settled before the status turns terminal).
     fence_token: int = 0

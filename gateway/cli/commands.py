@@ -176,7 +176,13 @@ async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None
     import asyncio
     import functools
 
-    from gateway.ops.gauges import BUDGET_REFRESH_SECONDS, refresh_every, update_budget_gauges
+    from gateway.ops.gauges import (
+        BUDGET_REFRESH_SECONDS,
+        STATUS_REFRESH_SECONDS,
+        refresh_every,
+        update_budget_gauges,
+        update_deferred_lines,
+    )
     from gateway.ops.metrics_port import serve_metrics
     from gateway.redis.policy import check_eviction_policy
     from gateway.services import open_services
@@ -189,12 +195,16 @@ async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None
         loop.add_signal_handler(signum, stop.set)
     services = open_services(settings)
     await check_eviction_policy(services.redis)
-    gauges = None
+    gauges: list[asyncio.Task[None]] = []
     if metrics is not None:
         serve_metrics(metrics, services.registry)
         # The worker's port shows every series, so the budget alerts work without the API's scrape token.
         update = functools.partial(update_budget_gauges, services)
-        gauges = asyncio.create_task(refresh_every(BUDGET_REFRESH_SECONDS, stop, update, "budget_gauges_failed"))
+        deferred = functools.partial(update_deferred_lines, services)
+        gauges = [
+            asyncio.create_task(refresh_every(BUDGET_REFRESH_SECONDS, stop, update, "budget_gauges_failed")),
+            asyncio.create_task(refresh_every(STATUS_REFRESH_SECONDS, stop, deferred, "deferred_lines_failed")),
+        ]
     try:
         await run_worker(services, stop)
     except WorkerDied as exc:  # logged; a supervisor restarts the process
@@ -202,6 +212,6 @@ async def _run_worker(settings: Settings, metrics: MetricsSocket | None) -> None
         raise SystemExit(1) from None
     finally:
         stop.set()
-        if gauges is not None:
-            await gauges
+        for gauge in gauges:
+            await gauge
         await services.aclose()

@@ -86,6 +86,9 @@ class BatchesSettings(_Strict):
     step_retry_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
     step_retry_base_seconds: Annotated[float, msgspec.Meta(gt=0)] = 1.0
     step_retry_max_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    # How often a batch waiting for an off-peak window (`defer_to_off_peak`) is looked at; cancel and expiry
+    # wake it at once anyway.
+    deferral_check_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
 
 
 class LimitsSettings(_Strict):

@@ -61,6 +61,7 @@ def _in_flight(record: BatchRecord, tag_keys: Sequence[str]) -> AccountingRecord
         requests_completed=record.request_counts.completed,
         requests_failed=record.request_counts.failed,
         estimated_max_cost_usd=Decimal(estimate) if estimate is not None else None,
+        deferred_until=record.deferred_until,
         tags=resolve_tags(record.metadata, tag_keys),
     )
 

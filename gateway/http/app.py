@@ -18,6 +18,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from accounting.metrics import StatusGaugeCollector, StatusSnapshot
 from gateway.config.settings import Settings
+from gateway.core.clock import Clock, system_clock
 from gateway.http.accounting import AccountingController
 from gateway.http.batches import BatchesController
 from gateway.http.deps import principal_dependency, services_dependency
@@ -33,6 +34,7 @@ from gateway.ops.gauges import (
     STATUS_REFRESH_SECONDS,
     refresh_every,
     update_budget_gauges,
+    update_deferred_lines,
     update_oldest_ages,
     update_status_counts,
 )
@@ -46,12 +48,19 @@ __all__ = ["create_app"]
 log = structlog.get_logger("batchgate.app")
 
 
-def create_app(settings: Settings, *, run_worker: bool = False, providers: ProviderSet | None = None) -> Litestar:
-    """The API; with `run_worker`, a worker runs in the same process (`providers` lets tests inject their own)."""
+def create_app(
+    settings: Settings,
+    *,
+    run_worker: bool = False,
+    providers: ProviderSet | None = None,
+    clock: Clock = system_clock,
+) -> Litestar:
+    """The API; with `run_worker`, a worker runs in the same process (`providers` lets tests inject their own,
+    `clock` moves the business time: creation, expiry, price windows)."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = open_services(settings)
+        services = open_services(settings, clock=clock)
         app.state.services = services
         await check_eviction_policy(services.redis)
         removed = await services.storage.sweep_partials()  # leftovers of uploads whose process died
@@ -68,6 +77,7 @@ def create_app(settings: Settings, *, run_worker: bool = False, providers: Provi
             ),
             (STATUS_REFRESH_SECONDS, functools.partial(update_oldest_ages, services), "oldest_ages_failed"),
             (BUDGET_REFRESH_SECONDS, functools.partial(update_budget_gauges, services), "budget_gauges_failed"),
+            (STATUS_REFRESH_SECONDS, functools.partial(update_deferred_lines, services), "deferred_lines_failed"),
         ]
         tasks = [
             asyncio.create_task(refresh_every(seconds, stop, update, failed)) for seconds, update, failed in refreshes

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from accounting.metrics import StatusSnapshot
 from accounting.records import month_of
+from gateway.redis import keys
 from gateway.services import Services
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "STATUS_REFRESH_SECONDS",
     "refresh_every",
     "update_budget_gauges",
+    "update_deferred_lines",
     "update_oldest_ages",
     "update_status_counts",
 ]
@@ -69,3 +71,11 @@ async def update_budget_gauges(services: Services) -> None:
     for budget in services.settings.accounting.budgets():
         settled, _reserved = await services.tag_budgets.month_spend(budget, month)
         services.metrics.set_tag_budget(budget.key, budget.value, budget.monthly_usd, settled)
+
+
+async def update_deferred_lines(services: Services) -> None:
+    """`batchgate_deferred_lines{provider}`: lines waiting for an off-peak window, summed from Redis."""
+    for name, provider in services.settings.providers.items():
+        if provider.deferral_limits() is not None:
+            counts = await services.redis.hvals(keys.deferred_lines(name))
+            services.metrics.set_deferred_lines(name, sum(int(count) for count in counts))

@@ -29,9 +29,11 @@ __all__ = [
     "batches_by_expiry",
     "batches_by_status",
     "batches_in_flight",
+    "deferred_lines",
     "file_index",
     "file_record",
     "files_by_expiry",
+    "measured_throughput",
     "upload_leases",
     "webhook_batch_event",
     "webhook_deliveries_due",
@@ -99,6 +101,16 @@ def batches_by_status(status: str) -> str:
 def batches_by_expiry() -> str:
     """Sorted set of non-terminal batch ids scored by `expires_at` (unix s), for the expiry sweep."""
     return f"{_BATCHES}by-expiry"
+
+
+def deferred_lines(provider: str) -> str:
+    """Hash: batch id → its line count, for every batch of `provider` waiting for an off-peak window."""
+    return f"{PREFIX}deferred:{provider}"
+
+
+def measured_throughput() -> str:
+    """Hash: provider name → lines per second of its last completed deferred batch (the deferral estimate)."""
+    return f"{PREFIX}throughput"
 
 
 def work_due() -> str:

@@ -15,6 +15,7 @@ from gateway.storage.local import StorageError
 from gateway.webhooks import enqueue_batch_event
 from gateway.worker.context import WorkerContext, job_for, log
 from gateway.worker.custom_ids import custom_ids_key
+from gateway.worker.defer import release_deferral
 from gateway.worker.legs import HAND_OVER_PREFIX
 from gateway.worker.settle import settle_batch, usage_of
 from providers.base import ProviderError
@@ -26,6 +27,8 @@ async def close_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) -> 
     await settle_batch(ctx, record)
     await enqueue_batch_event(ctx.services.redis, record)  # after settlement: receivers read final figures
     await ctx.ledger.release(record.id)
+    if record.deferred_until is not None:  # however it ended, its lines no longer wait
+        await release_deferral(ctx, record)
     provider = ctx.providers.get(record.provider or "")
     if provider is not None and record.provider_state:
         try:

@@ -10,7 +10,9 @@ import structlog
 
 from accounting.ledger import Ledger
 from accounting.metrics import Metrics
+from accounting.price_windows import PriceWindow
 from gateway.batches import BatchRecord, Claim, leg_batch_id
+from gateway.core.clock import Clock, system_clock
 from gateway.files.records import FileRecord
 from gateway.services import Services
 from gateway.worker.providers import ProviderSet
@@ -32,6 +34,7 @@ class WorkerContext:
     ledger: Ledger
     metrics: Metrics
     lease_ms: int
+    clock: Clock = system_clock  # business time (see gateway/core/clock.py); the schedule runs on real time
 
     @property
     def spool_dir(self) -> Path:
@@ -41,9 +44,12 @@ class WorkerContext:
         await self.services.schedule.reschedule(claim, now_ms() + int(delay_seconds * 1000))
 
 
-def job_for(record: BatchRecord, input_file: FileRecord | None) -> BatchJob:
+def job_for(
+    record: BatchRecord, input_file: FileRecord | None, price_windows: tuple[PriceWindow, ...] = ()
+) -> BatchJob:
     """The provider's view of a routed batch's current leg. On the first route: the batch's input (its key is
-    derived, so a deleted file record is fine); on a later route: the lines handed over to it."""
+    derived, so a deleted file record is fine); on a later route: the lines handed over to it. `price_windows`
+    are the current leg's route's."""
     if record.leg_input_key is not None:
         input_key, requests = record.leg_input_key, record.leg_requests
     else:
@@ -60,4 +66,5 @@ def job_for(record: BatchRecord, input_file: FileRecord | None) -> BatchJob:
         total_requests=requests,
         expires_at=record.expires_at or 0,
         metadata=dict(record.metadata or {}),
+        price_windows=price_windows,
     )

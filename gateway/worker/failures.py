@@ -178,7 +178,7 @@ async def _end_bare(ctx: WorkerContext, record: BatchRecord, error: BatchError) 
     """The terminal status without result files: cancel and expiry win over the failure, else `failed`."""
     if record.status is BatchStatus.CANCELLING:
         terminal = BatchStatus.CANCELLED
-    elif record.expires_at is not None and time.time() >= record.expires_at:
+    elif record.expires_at is not None and ctx.clock() >= record.expires_at:
         terminal = BatchStatus.EXPIRED
     else:
         terminal = BatchStatus.FAILED

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 
 import msgspec
 
+from accounting.served import ServedTokens
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError, RequestCounts
 from gateway.core.ids import new_file_id
 from gateway.files.records import FileRecord
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, read_custom_ids
+from gateway.worker.defer import measure_throughput
+from gateway.worker.leg_costs import current_usage, served_of
 from gateway.worker.legs import carried_lines
 from gateway.worker.results import AssembledFile, Assembly, assemble
+from gateway.worker.routes import current_route
 from gateway.worker.settle import end_batch, finish_sealed
 from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
@@ -61,7 +64,9 @@ async def finish_batch(
             return
         # The last route refused what earlier routes left: their results stand, these lines end as failed.
         await ctx.services.batches.update(record.id, {"errors": outcome.errors or None})
-        outcome = Finished(outcome="completed", progress=outcome.progress, missing_code="batch_failed")
+        outcome = Finished(
+            outcome="completed", progress=outcome.progress, missing_code="batch_failed", served=outcome.served
+        )
     terminal, never_ran = terminal_for(record, outcome)
     never_ran = never_ran_code or never_ran
     record = await _enter_last_stage(ctx, record, terminal)
@@ -79,7 +84,9 @@ async def finish_batch(
         never_ran_code=never_ran,
         endpoint=record.endpoint,
     )
-    await _publish(ctx, record, terminal, assembly)
+    if terminal is BatchStatus.COMPLETED:  # the current leg's lines: earlier legs ran elsewhere
+        await measure_throughput(ctx, record, assembly.completed - sum(leg.completed for leg in record.legs))
+    await _publish(ctx, record, terminal, assembly, outcome)
 
 
 async def _chain(*sources: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -95,7 +102,7 @@ async def _enter_last_stage(ctx: WorkerContext, record: BatchRecord, terminal: B
     if record.status is stage or (stage is BatchStatus.FINALIZING and record.status is not BatchStatus.IN_PROGRESS):
         return record
     try:
-        moved = await ctx.services.batches.transition(record.id, stage, cause="provider finished", now=int(time.time()))
+        moved = await ctx.services.batches.transition(record.id, stage, cause="provider finished", now=int(ctx.clock()))
     except IllegalTransitionError:
         return record
     return moved or record
@@ -109,8 +116,20 @@ async def _plan_file_ids(ctx: WorkerContext, record: BatchRecord) -> BatchRecord
     return updated or msgspec.structs.replace(record, **updates)
 
 
-async def _publish(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus, assembly: Assembly) -> None:
-    now = int(time.time())
+def _served(
+    ctx: WorkerContext, record: BatchRecord, outcome: Finished | None, assembly: Assembly
+) -> ServedTokens | None:
+    """The current leg's tokens per price multiplier (earlier legs keep theirs in `record.legs`)."""
+    route = current_route(ctx.services.settings, record)
+    windows = route.price_windows if route is not None else []
+    reported = outcome.served if outcome is not None else None
+    return served_of(windows, reported, current_usage(record, assembly.usage), ctx.clock())
+
+
+async def _publish(
+    ctx: WorkerContext, record: BatchRecord, terminal: BatchStatus, assembly: Assembly, outcome: Finished | None
+) -> None:
+    now = int(ctx.clock())
     output_id = await _file_record(ctx, record, record.planned_output_file_id, assembly.output, now)
     error_id = await _file_record(ctx, record, record.planned_error_file_id, assembly.errors, now)
     updates = {
@@ -118,6 +137,7 @@ async def _publish(ctx: WorkerContext, record: BatchRecord, terminal: BatchStatu
         "error_file_id": error_id,
         "request_counts": RequestCounts(total=assembly.total, completed=assembly.completed, failed=assembly.failed),
         "usage": assembly.usage.to_openai_usage(),
+        "served": _served(ctx, record, outcome, assembly),
     }
     # Cancelled while we assembled: the seal is refused and the next step repeats assembly as `cancelled`,
     # reusing these file ids.

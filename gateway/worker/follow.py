@@ -8,13 +8,13 @@ submit is failing ends here without calling the provider again, so a failing sub
 from __future__ import annotations
 
 import contextlib
-import time
 
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError
 from gateway.worker.context import WorkerContext, job_for
+from gateway.worker.defer import release_deferral, seconds_to_wait
 from gateway.worker.finish import finish_batch
 from gateway.worker.legs import counts_with_legs, hand_over, may_hand_over
-from gateway.worker.routes import next_route
+from gateway.worker.routes import current_route, next_route
 from gateway.worker.steps import entering
 from gateway.worker.validate import fail_batch
 from providers.base import BatchError, BatchJob, Finished, Provider, ProviderError, Running
@@ -34,10 +34,14 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
         await ctx.reschedule(claim, 0)
         return
     input_file = await ctx.services.files.get(record.input_file_id, tenant=record.tenant)
-    job = job_for(record, input_file)
-    if _stop_before_submit(record):
+    route = current_route(ctx.services.settings, record)  # the current leg's: its windows price and defer it
+    job = job_for(record, input_file, tuple(route.price_windows) if route else ())
+    if _stop_before_submit(ctx, record):
+        await release_deferral(ctx, record)
         await finish_batch(ctx, record, job, None, None)  # nothing was sent upstream: every line never ran
         await ctx.reschedule(claim, 0)
+        return
+    if await _waits_off_peak(ctx, record, job, claim):
         return
     try:
         record, outcome = await _advance(ctx, record, job, provider)
@@ -48,7 +52,7 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
         await ctx.reschedule(claim, 0)
         return
     if isinstance(outcome, Finished):
-        if not (_unfinished_left(outcome) and await _next_leg(ctx, record, job, provider)):
+        if not (_unfinished_left(outcome) and await _next_leg(ctx, record, job, provider, outcome)):
             await finish_batch(ctx, record, job, provider, outcome)
         await ctx.reschedule(claim, 0)
         return
@@ -62,7 +66,18 @@ def _unfinished_left(outcome: Finished) -> bool:
     return outcome.outcome != "completed" or progress.completed < progress.total
 
 
-async def _next_leg(ctx: WorkerContext, record: BatchRecord, job: BatchJob, provider: Provider | None) -> bool:
+async def _waits_off_peak(ctx: WorkerContext, record: BatchRecord, job: BatchJob, claim: Claim) -> bool:
+    """Whether the current leg, not submitted yet, still waits for its off-peak start (worker/defer.py)."""
+    if record.provider_state or (wait := await seconds_to_wait(ctx, record, job)) <= 0:
+        return False
+    check = ctx.services.settings.batches.deferral_check_seconds
+    await ctx.reschedule(claim, min(wait, check))  # the schedule runs on real time; the wait on the clock
+    return True
+
+
+async def _next_leg(
+    ctx: WorkerContext, record: BatchRecord, job: BatchJob, provider: Provider | None, outcome: Finished | None = None
+) -> bool:
     """Hand what the current leg did not finish to the model's next route; False when there is none, the
     window or a cancel forbids it, or nothing is left to hand over (the caller finishes the batch)."""
     target = next_route(ctx.services.settings, record)
@@ -70,19 +85,21 @@ async def _next_leg(ctx: WorkerContext, record: BatchRecord, job: BatchJob, prov
         return False
     entering("hand_over")
     results = provider.fetch_results(job, record.provider_state) if provider is not None else None
-    return await hand_over(ctx, record, job, results, target) is not None
+    served = outcome.served if outcome is not None else None
+    return await hand_over(ctx, record, job, results, target, served=served) is not None
 
 
-def _stop_before_submit(record: BatchRecord) -> bool:
-    """Cancel and expiry win over a failing submit. While the submit has not failed it still runs first:
-    an earlier attempt that crashed may have started the batch upstream, and only submit (idempotent)
-    finds that one, to be cancelled next."""
-    stopping = record.status is BatchStatus.CANCELLING or _expired(record)
-    return stopping and not record.provider_state and record.failing_since is not None
+def _stop_before_submit(ctx: WorkerContext, record: BatchRecord) -> bool:
+    """Cancel and expiry win over a failing submit and over an off-peak wait. While the submit has not failed
+    it still runs first: an earlier attempt that crashed may have started the batch upstream, and only submit
+    (idempotent) finds that one, to be cancelled next. A deferred batch was never submitted."""
+    stopping = record.status is BatchStatus.CANCELLING or _expired(ctx, record)
+    waiting = record.deferred_until is not None or record.failing_since is not None
+    return stopping and not record.provider_state and waiting
 
 
-def _expired(record: BatchRecord) -> bool:
-    return record.expires_at is not None and time.time() >= record.expires_at
+def _expired(ctx: WorkerContext, record: BatchRecord) -> bool:
+    return record.expires_at is not None and ctx.clock() >= record.expires_at
 
 
 async def _next_poll_delay(ctx: WorkerContext, record: BatchRecord, outcome: Running) -> float:
@@ -105,7 +122,7 @@ async def _advance(
         entering("submit")
         state = await provider.submit(job)
         record = await batches.update(record.id, {"provider_state": state}) or record
-    expired = _expired(record)
+    expired = _expired(ctx, record)
     if (record.status is BatchStatus.CANCELLING or expired) and not record.cancel_forwarded:
         entering("cancel")
         state = await provider.cancel(job, record.provider_state)
@@ -128,5 +145,5 @@ async def _mirror_running(ctx: WorkerContext, record: BatchRecord, outcome: Runn
     if outcome.status == "finalizing" and record.status is BatchStatus.IN_PROGRESS:
         with contextlib.suppress(IllegalTransitionError):  # cancelled meanwhile: the next step handles it
             await ctx.services.batches.transition(
-                record.id, BatchStatus.FINALIZING, cause="provider finalizing", now=int(time.time())
+                record.id, BatchStatus.FINALIZING, cause="provider finalizing", now=int(ctx.clock())
             )

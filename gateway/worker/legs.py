@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 import msgspec
 
+from accounting.served import ServedTokens
 from accounting.usage import UsageAccumulator, UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, Leg, RequestCounts
 from gateway.config.settings import ModelRoute
 from gateway.storage.local import StorageError
 from gateway.validation.endpoints import ENDPOINTS
 from gateway.worker.context import WorkerContext, log
+from gateway.worker.leg_costs import served_of
 from gateway.worker.results import AssembledFile, Spool, standing
 from providers.base import BatchJob, BlobStore, Progress
 
@@ -146,10 +148,13 @@ async def hand_over(
     job: BatchJob,
     results: AsyncIterator[bytes] | None,
     target: tuple[int, ModelRoute],
+    *,
+    served: ServedTokens | None = None,
 ) -> BatchRecord | None:
     """Move the lines the current leg did not finish to route `target`. `results` None: the route refused the
-    batch, nothing ran, every line of the leg moves. Returns the record on its new route, or None when there
-    is nothing to move or the batch moved on meanwhile (a cancel: the caller finishes it as usual)."""
+    batch, nothing ran, every line of the leg moves. `served`: the leg's tokens per price multiplier, when its
+    provider kept them. Returns the record on its new route, or None when there is nothing to move or the batch
+    moved on meanwhile (a cancel: the caller finishes it as usual)."""
     storage = ctx.services.storage
     attempt = f"{HAND_OVER_PREFIX}{record.id}/r{record.route_index + 1}-{secrets.token_hex(6)}"  # unique per attempt
     if results is None:
@@ -169,7 +174,7 @@ async def hand_over(
             return None  # the route finished every line after all
         next_input, moving = split.rest.storage_key, split.rest.lines
     index, route = target
-    leg = _leg(record, job, split)
+    leg = _leg(record, job, split, served_of(job.price_windows, served, split.usage, ctx.clock()))
     updates = {
         "route_index": index,
         "legs": (*record.legs, leg),
@@ -182,6 +187,8 @@ async def hand_over(
         "attempts": 0,
         "failing_since": None,
         "last_error": None,
+        "deferred_until": None,  # the next leg plans its own wait; this one's is kept on its leg
+        "served": None,
         "request_counts": counts_with_legs(
             msgspec.structs.replace(record, legs=(*record.legs, leg)), Progress(total=moving)
         ),
@@ -202,7 +209,7 @@ async def _discard(storage: BlobStore, split: LegSplit) -> None:
                 await storage.delete(stored.storage_key)
 
 
-def _leg(record: BatchRecord, job: BatchJob, split: LegSplit) -> Leg:
+def _leg(record: BatchRecord, job: BatchJob, split: LegSplit, served: ServedTokens | None) -> Leg:
     usage = split.usage
     return Leg(
         route_index=record.route_index,
@@ -218,4 +225,6 @@ def _leg(record: BatchRecord, job: BatchJob, split: LegSplit) -> Leg:
         cached_input_tokens=usage.cached_input_tokens,
         output_tokens=usage.output_tokens,
         reasoning_tokens=usage.reasoning_tokens,
+        served=served,
+        deferred_until=record.deferred_until,
     )

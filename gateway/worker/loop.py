@@ -169,7 +169,7 @@ class Worker:
         """Wake batches whose window ended, re-schedule any batch that lost its schedule entry, expire files."""
         services = self.ctx.services
         now = int(time.time())
-        for batch_id in await services.batches.expired_candidates(now, _SWEEP_LIMIT):
+        for batch_id in await services.batches.expired_candidates(int(self.ctx.clock()), _SWEEP_LIMIT):
             await services.schedule.add(batch_id, now * 1000)
         for status in NON_TERMINAL:
             stale = await services.batches.in_status(

@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 
+from gateway.core.clock import Clock
 from gateway.services import Services
 from gateway.webhooks import Deliverer
 from gateway.worker.context import WorkerContext
@@ -20,9 +21,13 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-async def run_worker(services: Services, stop: asyncio.Event, *, providers: ProviderSet | None = None) -> None:
-    """Run the worker loop until `stop` is set; providers are built from settings unless given."""
+async def run_worker(
+    services: Services, stop: asyncio.Event, *, providers: ProviderSet | None = None, clock: Clock | None = None
+) -> None:
+    """Run the worker loop until `stop` is set; providers are built from settings unless given. `clock` is the
+    business time (default: the services')."""
     settings = services.settings
+    clock = clock or services.clock
     owned = providers is None
     provider_set = providers or build_providers(
         settings,
@@ -30,6 +35,7 @@ async def run_worker(services: Services, stop: asyncio.Event, *, providers: Prov
         services.storage,
         worker_id=new_worker_id(),
         observe=services.metrics.observe_upstream,
+        clock=clock,
     )
     ctx = WorkerContext(
         services=services,
@@ -37,6 +43,7 @@ async def run_worker(services: Services, stop: asyncio.Event, *, providers: Prov
         ledger=services.ledger,
         metrics=services.metrics,
         lease_ms=int(settings.batches.lease_seconds * 1000),
+        clock=clock,
     )
     try:
         deliverer = Deliverer(services.redis, settings.webhooks, services.registry)

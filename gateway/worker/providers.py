@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 
 from gateway.config.settings import Settings
+from gateway.core.clock import Clock, system_clock
 from gateway.core.redis_types import RedisClient
 from providers.base import BlobStore, Provider, UpstreamObserver
 from providers.kind import BuildContext
@@ -44,9 +45,10 @@ def build_providers(
     observe: UpstreamObserver | None = None,
     environ: Mapping[str, str] | None = None,
     kinds: KindRegistry = REGISTRY,
+    clock: Clock = system_clock,
 ) -> ProviderSet:
     env = os.environ if environ is None else environ
-    context = BuildContext(redis=redis, blobs=blobs, worker_id=worker_id, observe=observe, environ=env)
+    context = BuildContext(redis=redis, blobs=blobs, worker_id=worker_id, observe=observe, environ=env, clock=clock)
     providers = {
         name: kinds.get(config.kind).make(name, config, context) for name, config in settings.providers.items()
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from gateway.batches import BatchRecord
 from gateway.config.settings import ModelRoute, Settings
 
-__all__ = ["first_route", "next_route", "route_of"]
+__all__ = ["current_route", "first_route", "next_route", "route_of"]
 
 
 def _serving_from(settings: Settings, model: str, endpoint: str, start: int) -> tuple[int, ModelRoute] | None:
@@ -37,3 +37,8 @@ def route_of(settings: Settings, model: str, index: int, provider: str) -> Model
     if 0 <= index < len(routes) and routes[index].provider == provider:
         return routes[index]
     return next((route for route in routes if route.provider == provider), settings.route_for(model))
+
+
+def current_route(settings: Settings, record: BatchRecord) -> ModelRoute | None:
+    """The route the batch's current leg runs on."""
+    return route_of(settings, record.model or "", record.route_index, record.provider or "")

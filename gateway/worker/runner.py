@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from gateway.batches import TERMINAL, BatchRecord, BatchStatus, Claim, LeaseLostError, holding
 from gateway.worker.close import close_batch
 from gateway.worker.context import WorkerContext, log
@@ -53,7 +51,7 @@ async def _step(ctx: WorkerContext, claim: Claim, record: BatchRecord) -> None:
         await close_batch(ctx, record, claim)
         return
     if record.status is BatchStatus.VALIDATING:
-        if record.expires_at is not None and time.time() >= record.expires_at:
+        if record.expires_at is not None and ctx.clock() >= record.expires_at:
             entering("expire")
             await finish_unrouted(ctx, record)
             await ctx.reschedule(claim, 0)

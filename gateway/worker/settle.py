@@ -10,7 +10,6 @@ metrics final. A crash between the steps leaves a sealed record; `finish_sealed`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import cast
@@ -55,11 +54,11 @@ def usage_of(record: BatchRecord) -> UsageTotals:
     )
 
 
-def _outcome(record: BatchRecord) -> tuple[BatchStatus, int]:
+def _outcome(record: BatchRecord, now: int) -> tuple[BatchStatus, int]:
     """The settled status and time: the seal's, or (a record terminal before seals existed) the status's."""
     if record.closing_status is not None:
-        return record.closing_status, record.closing_at or int(time.time())
-    return record.status, getattr(record, _FINISHED_AT[record.status]) or int(time.time())
+        return record.closing_status, record.closing_at or now
+    return record.status, getattr(record, _FINISHED_AT[record.status]) or now
 
 
 async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
@@ -76,7 +75,7 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         legs = legs_of(settings, record, usage)
         routes = tuple(leg.route for leg in legs)
     cost = sum_costs([leg.cost for leg in legs])
-    status, finished_at = _outcome(record)
+    status, finished_at = _outcome(record, int(ctx.clock()))
     entry = LedgerRecord.build(
         batch_id=record.id,
         tenant=record.tenant,
@@ -90,6 +89,7 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         tags=resolve_tags(record.metadata, settings.accounting.tag_keys),
         charges=tuple(charge for leg in legs for charge in leg.charges),
         routes=routes,
+        deferred_until=_deferred_until(record),
     )
     if await ctx.ledger.settle(entry):
         labels = await _tag_labels(ctx, entry)
@@ -97,6 +97,12 @@ async def settle_batch(ctx: WorkerContext, record: BatchRecord) -> None:
         if not cost.priced and usage.input_tokens:
             log.warning("unpriced_batch", batch_id=record.id, model=record.model)
         log.info("batch_settled", batch_id=record.id, status=status.value, batch_cost_usd=str(cost.batch_usd))
+
+
+def _deferred_until(record: BatchRecord) -> int | None:
+    """Until when the batch last waited for an off-peak window: its current leg's wait, else an earlier leg's."""
+    waits = [leg.deferred_until for leg in record.legs if leg.deferred_until is not None]
+    return record.deferred_until if record.deferred_until is not None else max(waits, default=None)
 
 
 async def _tag_labels(ctx: WorkerContext, entry: LedgerRecord) -> dict[str, str]:
@@ -114,7 +120,7 @@ async def end_batch(
     """Seal `to` with the final `updates`, settle, then make the status terminal. Returns the terminal record,
     or None when the batch cannot end as `to` (already terminal, or it moved on: e.g. cancelled meanwhile).
     A batch sealed earlier ends with that earlier outcome, whatever `to` is."""
-    sealed = await ctx.services.batches.seal(record.id, to, now=int(time.time()), updates=updates)
+    sealed = await ctx.services.batches.seal(record.id, to, now=int(ctx.clock()), updates=updates)
     if sealed is None:
         log.info("batch_moved_on", batch_id=record.id, wanted=to.value)
         return None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from decimal import Decimal
 
 from accounting.budget import check_budget, estimate_max_cost
@@ -93,13 +92,14 @@ async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationRepo
         "route_index": index,
         "request_counts": RequestCounts(total=report.requests),
         "estimated_max_cost_usd": str(estimate),
+        "estimated_tokens": report.estimated_input_tokens + report.max_output_tokens,
     }
     try:
         await ctx.services.batches.transition(
             record.id,
             BatchStatus.IN_PROGRESS,
             cause=f"validated; routed to {route.provider}",
-            now=int(time.time()),
+            now=int(ctx.clock()),
             updates=updates,
         )
     except IllegalTransitionError:
@@ -116,7 +116,7 @@ async def _within_tag_budgets(ctx: WorkerContext, record: BatchRecord, estimate:
     if not accounting.tag_budgets:
         return True
     tags = resolve_tags(record.metadata, accounting.tag_keys)
-    month = month_of(int(time.time()))
+    month = month_of(int(ctx.clock()))
     decision = await ctx.services.tag_budgets.reserve_within(record.id, tags, estimate, month, accounting.budgets())
     if decision.allowed or decision.refused is None:
         return True
@@ -139,7 +139,7 @@ async def _within_tenant_budget(ctx: WorkerContext, record: BatchRecord, estimat
         batch_id=record.id,
         estimate_usd=estimate,
         budget_usd=tenant.monthly_budget_usd if tenant else None,
-        month=month_of(int(time.time())),
+        month=month_of(int(ctx.clock())),
     )
     if decision.allowed:
         return True

@@ -26,7 +26,7 @@ from providers.native.ledger import Grants, Ledger
 from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
 from providers.native.pending import Chunk
-from providers.native.runner import exhausted_line
+from providers.native.runner import exhausted_line, served_of
 from providers.native.transport import Attempt
 
 __all__ = ["Granted", "Granter", "Waiting"]
@@ -102,7 +102,8 @@ class Granter:
         self.queued -= 1
         if attempt > self._max_attempts:  # every attempt used, some by workers that died before answering
             text, ok = exhausted_line(line.custom_id, last)
-            self._ledger.record(chunk.batch_id, line.custom_id, text, ok=ok, done=chunk.line_done)
+            served = served_of(chunk, last)
+            self._ledger.record(chunk.batch_id, line.custom_id, text, ok=ok, done=chunk.line_done, served=served)
             return
         chunk.stopped = chunk.stopped or attempt != _DONE
         chunk.line_done(None)  # done elsewhere, cancelled, expired or cleaned up: nothing to send

@@ -18,7 +18,9 @@ def _build(name: str, settings: NativeSettings, context: BuildContext) -> Provid
     from providers.native.provider import NativeProvider  # redis and httpx only when built
 
     key = context.api_key(settings)
-    return NativeProvider(name, settings, context.redis, context.blobs, key, worker_id=context.worker_id)
+    return NativeProvider(
+        name, settings, context.redis, context.blobs, key, worker_id=context.worker_id, clock=context.clock
+    )
 
 
 async def _live_progress(redis: RedisClient, batch_id: str) -> Progress | None:

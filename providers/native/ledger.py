@@ -113,9 +113,10 @@ class Ledger:
         """Ask for one attempt for each line, in one op; the future resolves to their `Grants`."""
         return self._call(RESERVE, batch_id, tuple(custom_id.encode() for custom_id in custom_ids))
 
-    def record(self, batch_id: str, custom_id: str, line: bytes, *, ok: bool, done: Done) -> None:
-        """Queue a line's outcome; `done` is called once the round trip carrying it has run."""
-        self._queue_op((RECORD, batch_id, (custom_id.encode(), line, _COMPLETED if ok else _FAILED), done))
+    def record(self, batch_id: str, custom_id: str, line: bytes, *, ok: bool, done: Done, served: bytes = b"") -> None:
+        """Queue a line's outcome; `done` is called once the round trip carrying it has run. `served` is the
+        line's usage in its price bucket (`Rates.served`), added to the batch's once with the outcome."""
+        self._queue_op((RECORD, batch_id, (custom_id.encode(), line, _COMPLETED if ok else _FAILED, served), done))
 
     async def release(self, batch_id: str) -> None:
         """Give back a granted attempt without an outcome (a retry will ask again, or the line was dropped)."""

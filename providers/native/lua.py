@@ -117,26 +117,43 @@ return out
 """
 )
 
-# Invariant: a line's outcome is written once and its counter moves with that first write only; nothing
-# is written into a closed (finished) or cleaned-up batch. Every outcome and release gives back one
-# in-flight grant. KEYS: meta, results. ARGV: releases (a count), then (custom_id, line, counter field
-# 'completed' | 'failed') repeated, packed. Returns how many outcomes were written.
+# Invariant: a line's outcome is written once and its counter and served tokens move with that first write
+# only; nothing is written into a closed (finished) or cleaned-up batch. Every outcome and release gives back
+# one in-flight grant. KEYS: meta, results. ARGV: releases (a count), then (custom_id, line, counter field
+# 'completed' | 'failed', served) repeated, packed; served is '' or "<multiplier>:<in>:<cached>:<out>:<reasoning>"
+# (rates.py), summed per multiplier into the meta fields `served:<multiplier>:<kind>`. Returns how many
+# outcomes were written.
 RECORD = Script(
     _SPLIT
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local f = split(ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'inflight', -(tonumber(ARGV[1]) + #f / 3))
+redis.call('HINCRBY', KEYS[1], 'inflight', -(tonumber(ARGV[1]) + #f / 4))
 if redis.call('HEXISTS', KEYS[1], 'closed') == 1 then return 0 end
-local written, completed, failed = 0, 0, 0
-for i = 1, #f, 3 do
+local written, completed, failed, served = 0, 0, 0, nil
+for i = 1, #f, 4 do
   if redis.call('HSETNX', KEYS[2], f[i], f[i + 1]) == 1 then
     written = written + 1
     if f[i + 2] == 'completed' then completed = completed + 1 else failed = failed + 1 end
+    if f[i + 3] ~= '' then
+      served = served or {}
+      local m, a, b, c, d = string.match(f[i + 3], '^([^:]+):(%d+):(%d+):(%d+):(%d+)$')
+      local t = served[m] or {0, 0, 0, 0}
+      t[1], t[2], t[3], t[4] = t[1] + a, t[2] + b, t[3] + c, t[4] + d
+      served[m] = t
+    end
   end
 end
 if completed > 0 then redis.call('HINCRBY', KEYS[1], 'completed', completed) end
 if failed > 0 then redis.call('HINCRBY', KEYS[1], 'failed', failed) end
+if served then
+  local kinds = {'in', 'cached', 'out', 'reason'}
+  for m, t in pairs(served) do
+    for k = 1, 4 do
+      if t[k] > 0 then redis.call('HINCRBY', KEYS[1], 'served:' .. m .. ':' .. kinds[k], t[k]) end
+    end
+  end
+end
 return written
 """
 )

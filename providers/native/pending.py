@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+from providers.native.rates import Rates
+
 __all__ = ["Chunk"]
 
 
 class Chunk:
     """The lines of one claimed stream entry still to finish; `done` resolves when none are left."""
 
-    __slots__ = ("batch_id", "done", "endpoint", "expires_at", "remaining", "stopped")
+    __slots__ = ("batch_id", "done", "endpoint", "expires_at", "rates", "remaining", "stopped")
 
-    def __init__(self, batch_id: str, endpoint: str, lines: int) -> None:
+    def __init__(self, batch_id: str, endpoint: str, lines: int, rates: Rates | None = None) -> None:
         self.batch_id, self.endpoint, self.remaining = batch_id, endpoint, lines
+        self.rates = rates  # the route's price windows; None: no windows, usage is not kept per multiplier
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # What the last grants told about the batch: lines granted ahead of sending are dropped, not sent,
         # once the batch is past its expiry or has refused a grant (cancelled, closed or gone).

@@ -9,12 +9,13 @@ reads the per-batch counters, fetch_results() streams that hash, cleanup() remov
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Literal
 
 import msgspec
 
+from accounting.served import ServedTokens
+from gateway.core.clock import Clock, system_clock
 from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.base import BatchJob, BlobStore, Finished, PollOutcome, Progress, Running
@@ -24,6 +25,7 @@ from providers.native.grants import Granter
 from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter
 from providers.native.lua import CLOSE, ENQUEUE
+from providers.native.rates import encode_windows
 from providers.native.runner import LineRunner
 from providers.native.settings import NativeSettings
 from providers.native.transport import Upstream
@@ -64,8 +66,10 @@ class NativeProvider:
         *,
         worker_id: str,
         tuning: NativeTuning | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self.name = name
+        self._clock = clock
         self._settings = settings
         self._redis = redis
         self._blobs = blobs
@@ -86,7 +90,10 @@ class NativeProvider:
             waiting = await self._redis.llen(keys.native_backlog(self.name, job.batch_id))  # (key, lines) pairs
             return msgspec.json.encode(_State((len(_text(ids).split(",")) if ids else 0) + waiting // 2))
         chunks, lines = await write_chunks(job, self._blobs, self._tuning.chunk_lines)
-        await self._redis.hset(keys.native_meta(job.batch_id), mapping={"total": lines, "expires_at": job.expires_at})
+        meta: dict[str, str | int | bytes] = {"total": lines, "expires_at": job.expires_at}
+        if job.price_windows:
+            meta["windows"] = encode_windows(job.price_windows)
+        await self._redis.hset(keys.native_meta(job.batch_id), mapping=meta)  # type: ignore[arg-type]  # redis-py's stub is too narrow
         per_chunk = self._tuning.chunk_lines
         args: list[str | int | float] = [job.batch_id, job.endpoint, self._tuning.chunks_on_stream]
         for index in range(chunks):
@@ -102,7 +109,7 @@ class NativeProvider:
         failed = recorded_failed + lost  # lost lines end in the error file too
         progress = Progress(total=total, completed=completed, failed=failed)
         cancelled_at, closed = values[5], values[6]
-        now = time.time()
+        now = self._clock()
         if values[0] is None:
             return Finished(outcome="failed", progress=progress), state  # state lost (or never submitted)
         if closed is not None:
@@ -124,12 +131,22 @@ class NativeProvider:
         closed, total, completed, failed, lost = reply
         progress = Progress(total=_int(total), completed=_int(completed), failed=_int(failed) + _int(lost))
         missing = "input_file_missing" if _int(lost) else None  # only an unreadable chunk leaves lines unanswered
-        return Finished(outcome=_OUTCOMES.get(_text(closed), "failed"), progress=progress, missing_code=missing)
+        outcome = _OUTCOMES.get(_text(closed), "failed")
+        served = await self._served(job) if job.price_windows else None
+        return Finished(outcome=outcome, progress=progress, missing_code=missing, served=served)
+
+    async def _served(self, job: BatchJob) -> ServedTokens:
+        """The batch's tokens per price multiplier, as RECORD summed them (final: the batch is closed)."""
+        fields = await self._redis.hgetall(keys.native_meta(job.batch_id))
+        prefix = "served:"
+        names = {_text(name): value for name, value in fields.items()}
+        counters = {name[len(prefix) :]: int(value) for name, value in names.items() if name.startswith(prefix)}
+        return ServedTokens.from_fields(counters)
 
     async def cancel(self, job: BatchJob, state: bytes) -> bytes:
         meta = keys.native_meta(job.batch_id)
         if await self._redis.exists(meta):
-            await self._redis.hsetnx(meta, "cancelled_at", repr(time.time()))
+            await self._redis.hsetnx(meta, "cancelled_at", repr(self._clock()))
         return state
 
     async def fetch_results(self, job: BatchJob, state: bytes) -> AsyncIterator[bytes]:
@@ -162,7 +179,16 @@ class NativeProvider:
         runner = LineRunner(self._settings, self._ledger, limiter, limit, self._upstream)
         granter = Granter(self._ledger, limit, self._settings.max_attempts)
         worker = ChunkWorker(
-            self._redis, self._blobs, self.name, self._worker_id, runner, granter, self._ledger, limit, self._tuning
+            self._redis,
+            self._blobs,
+            self.name,
+            self._worker_id,
+            runner,
+            granter,
+            self._ledger,
+            limit,
+            self._tuning,
+            self._clock,
         )
         await worker.ensure_group()
         tune_collector()  # process-wide: the executor's live set makes CPython's defaults collect constantly

@@ -9,14 +9,15 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-from providers.native.ledger import Done, Ledger
+from providers.native.ledger import Ledger
 from providers.native.limits import AdaptiveLimit, RateLimiter, UpstreamGate
 from providers.native.lines import ChunkLine, error_envelope, failure_line, response_line
+from providers.native.pending import Chunk
 from providers.native.settings import NativeSettings
 from providers.native.transport import Attempt, Delivered, Undelivered, Upstream
 from providers.retry import RetryPolicy, backoff_seconds
 
-__all__ = ["LineRunner", "Retry", "exhausted_line", "outcome_line"]
+__all__ = ["LineRunner", "Retry", "exhausted_line", "outcome_line", "served_of"]
 
 _LOST_ATTEMPTS = "The request was not answered within the allowed attempts (some were lost to worker restarts)."
 _MALFORMED = "The upstream answered with a success status but a body that is not a JSON object."
@@ -40,6 +41,13 @@ def exhausted_line(custom_id: str, last: Attempt | None) -> tuple[bytes, bool]:
     if last is None:
         return failure_line(custom_id, "request_failed", _LOST_ATTEMPTS), False
     return outcome_line(custom_id, last)
+
+
+def served_of(chunk: Chunk, attempt: Attempt | None) -> bytes:
+    """The line's tokens in the bucket of this moment's price, when the batch's route has price windows."""
+    if chunk.rates is None or type(attempt) is not Delivered:
+        return b""
+    return chunk.rates.served(chunk.endpoint, attempt.body)
 
 
 class Retry(NamedTuple):
@@ -69,10 +77,11 @@ class LineRunner:
         self.gate = UpstreamGate()
         self._paced = limiter.enabled  # fixed by the settings
 
-    async def step(self, batch_id: str, endpoint: str, line: ChunkLine, granted: int, done: Done) -> Retry | None:
+    async def step(self, chunk: Chunk, line: ChunkLine, granted: int) -> Retry | None:
         """Send `line` under attempt number `granted` (already counted by RESERVE). Returns when to try
         again (the caller's business, so a line in backoff holds no worker), or None once the line needs
-        nothing more: then `done` is told when its outcome is in Redis."""
+        nothing more: then the chunk is told when its outcome is in Redis."""
+        batch_id, endpoint = chunk.batch_id, chunk.endpoint
         limit, gate = self._limit, self.gate
         await limit.acquire()
         reserved = 0  # TPM tokens this attempt holds on the shared schedule
@@ -89,7 +98,8 @@ class LineRunner:
             limit.release()
         if not _retryable(attempt) or granted >= self._max_attempts:
             text, ok = outcome_line(line.custom_id, attempt)
-            self._ledger.record(batch_id, line.custom_id, text, ok=ok, done=done)
+            served = served_of(chunk, attempt)
+            self._ledger.record(batch_id, line.custom_id, text, ok=ok, done=chunk.line_done, served=served)
             return None
         await self._ledger.release(batch_id)
         return Retry(self._delay(granted, attempt), attempt)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers.settings import BaseProviderSettings, PositiveInt, PositiveSeconds
+from providers.settings import BaseProviderSettings, DeferralLimits, PositiveInt, PositiveSeconds
 
 __all__ = ["NativeSettings"]
 
@@ -14,3 +14,8 @@ class NativeSettings(BaseProviderSettings, tag="native", kw_only=True, forbid_un
     # A chunk whose worker sent no heartbeat for this long is taken over by another worker
     # (heartbeat every third of it, take-over sweep every half): a SIGKILLed worker's chunks resume in ~1.5x this.
     reclaim_idle_seconds: PositiveSeconds = 5.0
+
+    def deferral_limits(self) -> DeferralLimits | None:
+        if not self.defer_to_off_peak:
+            return None
+        return DeferralLimits(self.requests_per_minute, self.tokens_per_minute)

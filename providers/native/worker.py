@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from gateway.core.clock import Clock
 from gateway.core.redis_types import RedisClient
 from providers import keys
 from providers.base import BlobStore
@@ -32,6 +33,7 @@ from providers.native.limits import AdaptiveLimit
 from providers.native.lines import ChunkLine
 from providers.native.lua import LOSE, NEXT
 from providers.native.pending import Chunk
+from providers.native.rates import Rates, decode_windows
 from providers.native.runner import LineRunner
 from providers.native.tuning import NativeTuning
 from providers.retry import full_jitter
@@ -56,7 +58,9 @@ class ChunkWorker:
         ledger: Ledger,
         limit: AdaptiveLimit,
         tuning: NativeTuning,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._redis = redis
         self._blobs = blobs
         self._provider = provider
@@ -148,7 +152,7 @@ class ChunkWorker:
             if lines is None:
                 await self._lose(entry_id, batch_id, fields)
             else:
-                chunk = Chunk(batch_id, fields[b"endpoint"].decode(), len(lines))
+                chunk = Chunk(batch_id, fields[b"endpoint"].decode(), len(lines), await self._rates(batch_id))
                 self._granter.add_chunk(chunk, lines)
                 if lines:
                     await chunk.done
@@ -159,6 +163,13 @@ class ChunkWorker:
             _log.warning("native_chunk_failed", entry=entry_id.decode(), batch_id=batch_id, error=error)
         finally:
             self._active.pop(entry_id, None)
+
+    async def _rates(self, batch_id: str) -> Rates | None:
+        """The price windows the batch's route had at submit (none: its usage needs no buckets)."""
+        windows = await self._redis.hget(keys.native_meta(batch_id), "windows")
+        if not windows:
+            return None
+        return Rates(decode_windows(windows.encode() if isinstance(windows, str) else windows), self._clock)
 
     async def _read_chunk(self, key: str) -> list[ChunkLine] | None:
         """The chunk's lines; None once its stored file failed to read `chunk_read_attempts` times. Storage
@@ -185,16 +196,16 @@ class ChunkWorker:
 
     async def _consume(self) -> None:
         loop = asyncio.get_running_loop()
-        granter, hungry, limit, step = self._granter, self._hungry, self._limit, self._runner.step
+        granter, hungry, limit, step, clock = self._granter, self._hungry, self._limit, self._runner.step, self._clock
         while True:
             chunk, line, granted = await granter.take()
             if granter.queued < limit.limit and not hungry.is_set():  # _low(), inlined: this runs once per line
                 hungry.set()
             try:
-                if chunk.stopped or time.time() >= chunk.expires_at:
+                if chunk.stopped or clock() >= chunk.expires_at:
                     await self._drop(chunk)
                     continue
-                retry = await step(chunk.batch_id, chunk.endpoint, line, granted, chunk.line_done)
+                retry = await step(chunk, line, granted)
             except Exception as exc:  # the chunk is retried as a whole, the consumer lives on
                 chunk.fail(exc)
                 continue

@@ -5,7 +5,8 @@ same concurrency, after a warm-up of both, interleaved over BENCH_REPS repetitio
 figures are medians, with the machine load and the client process's CPU per line printed alongside.
 
 1. Overhead: zero-latency simulator, limits off, concurrency 64, 5,000 lines — the executor end to end
-   (chunks claimed from the stream, every attempt granted and every outcome recorded in Redis) as a ratio
+   (chunks claimed from the stream, every attempt granted and every outcome recorded in Redis; with a flat
+   price, and on a route with price windows, where each line's usage is also kept per multiplier) as a ratio
    to the raw aiohttp loop (target >= 0.7x), on the product's uvloop and, for comparison, the stdlib loop
    (the raw loop and the executor it is compared with always run on the same one; conftest.py has the
    product settings).
@@ -24,6 +25,7 @@ import os
 import statistics
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -33,6 +35,7 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
+from accounting.price_windows import PriceWindow
 from providers.native.provider import NativeProvider
 from providers.native.settings import NativeSettings
 from providers.native.tuning import NativeTuning
@@ -43,6 +46,7 @@ from tests.support.blobs import DirBlobs
 
 pytestmark = pytest.mark.benchmark
 REPS = int(os.environ.get("BENCH_REPS", "3"))
+PEAK_WINDOWS = (PriceWindow(start="01:00", end="04:00", multiplier=Decimal(2)),)
 
 
 class Run(msgspec.Struct, frozen=True):
@@ -121,13 +125,15 @@ async def executor(redis_url: str, tmp_path: Path, base_url: str, **settings: ob
         await client.aclose()
 
 
-async def executor_run(provider: NativeProvider, tmp_path: Path, lines: int) -> Run:
+async def executor_run(provider: NativeProvider, tmp_path: Path, lines: int, *, windows: bool = False) -> Run:
     """One batch end to end, timed from the moment its chunks are on the stream to its close.
 
     Polled every 20 ms: the end of a one-second run is seen within about 1% of its time (50 ms: 2.5%, on
     average), and the polls themselves stay a small load on Redis.
     """
     job = await make_job(DirBlobs(tmp_path / "blobs"), lines, batch_id=f"batch_bench_{time.monotonic_ns()}")
+    if windows:  # every line's usage read and kept in its price bucket (the RECORD script sums them)
+        job = msgspec.structs.replace(job, price_windows=PEAK_WINDOWS)
     state = await provider.submit(job)
     run = await _timed(lines, poll_until_finished(provider, job, state, limit=600, interval=0.02))
     finished = await provider.poll(job, state)
@@ -163,18 +169,21 @@ def report(title: str, figures: dict[str, float], load_before: str) -> None:
 
 
 @pytest.mark.asyncio(loop_factories=LOOPS)  # the product's uvloop, and the stdlib loop for comparison
-async def test_overhead_vs_raw_aiohttp(redis_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("windows", [False, True], ids=["flat", "price_windows"])
+async def test_overhead_vs_raw_aiohttp(redis_url: str, tmp_path: Path, windows: bool) -> None:
     lines, concurrency, load = 5000, 64, _load()
     with simulator() as base_url:
         url, bodies = f"{base_url}/chat/completions", _bodies(lines)
         async with executor(redis_url, tmp_path, base_url, max_concurrency=concurrency) as provider:
             await raw_aiohttp(url, bodies[:500], concurrency)  # warm-up: both clients, same simulator
-            await executor_run(provider, tmp_path, 500)
+            await executor_run(provider, tmp_path, 500, windows=windows)
             figures = await compare(
-                lambda: raw_aiohttp(url, bodies, concurrency), lambda: executor_run(provider, tmp_path, lines)
+                lambda: raw_aiohttp(url, bodies, concurrency),
+                lambda: executor_run(provider, tmp_path, lines, windows=windows),
             )
     loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
-    report(f"zero latency, concurrency {concurrency}, {lines} lines, limits off, {loop} loop", figures, load)
+    prices = "price windows" if windows else "flat price"
+    report(f"zero latency, concurrency {concurrency}, {lines} lines, limits off, {prices}, {loop} loop", figures, load)
     assert figures["executor"] > 0
 
 

@@ -9,16 +9,24 @@ import time
 import uvicorn
 
 from gateway.config.settings import Settings
+from gateway.core.clock import Clock, system_clock
 from gateway.http.app import create_app
 from gateway.worker.providers import ProviderSet
 from tests.support.ports import free_port
 
 
 class GatewayServer:
-    def __init__(self, settings: Settings, *, run_worker: bool = False, providers: ProviderSet | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        run_worker: bool = False,
+        providers: ProviderSet | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
         self.port = free_port()
         self.settings = settings
-        self.app = app = create_app(settings, run_worker=run_worker, providers=providers)
+        self.app = app = create_app(settings, run_worker=run_worker, providers=providers, clock=clock)
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"gateway-{self.port}", daemon=True)

@@ -27,6 +27,7 @@ import collections
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -46,6 +47,8 @@ class Received(msgspec.Struct):
     status: int
     usage: dict[str, Any] | None = None
     early: bool = False  # arrived before a Retry-After deadline this server gave
+    clock_at: float = 0.0  # arrival on the test's business clock (`clock=`), to check against price windows
+    answered_clock_at: float = 0.0  # when the answer left, on the same clock (after any hold and latency)
 
 
 def marker_of(body: dict[str, Any]) -> str:
@@ -58,7 +61,8 @@ def marker_of(body: dict[str, Any]) -> str:
     return str(value)
 
 
-def usage_for(body: dict[str, Any], path: str = "/v1/chat/completions") -> dict[str, Any]:
+def usage_for(body: dict[str, Any], path: str = "/v1/chat/completions", *, cache_hits: bool = False) -> dict[str, Any]:
+    """Deterministic usage; `cache_hits` adds DeepSeek's cache fields (a quarter of the prompt a hit)."""
     prompt = len(marker_of(body)) + 7
     if path.endswith("/responses"):
         output = min(int(body.get("max_output_tokens") or 16), 16)
@@ -66,7 +70,10 @@ def usage_for(body: dict[str, Any], path: str = "/v1/chat/completions") -> dict[
                 "output_tokens": output, "output_tokens_details": {"reasoning_tokens": output // 2},
                 "total_tokens": prompt + output}  # fmt: skip
     completion = 0 if "input" in body else min(int(body.get("max_tokens", 16)), 16)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    if cache_hits:
+        usage |= {"prompt_cache_hit_tokens": prompt // 4, "prompt_cache_miss_tokens": prompt - prompt // 4}
+    return usage
 
 
 def _success(path: str, body: dict[str, Any], usage: dict[str, Any] | None, n: int) -> dict[str, Any]:
@@ -93,13 +100,26 @@ def _success(path: str, body: dict[str, Any], usage: dict[str, Any] | None, n: i
 
 
 class RealtimeUpstream:
-    def __init__(self, port: int | None = None, *, latency: float = 0.0, rpm: int | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        latency: float = 0.0,
+        rpm: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.port = port or free_port()
+        self.clock = clock
         self.latency = latency
         self.rpm = rpm
         self.window = 60.0  # seconds of the RPM window
         self.retry_after = 1.0  # seconds told on 429
         self.hang_seconds = 30.0
+        # Requests after the first `hold_after` wait (unanswered) until `released` is set: a test moves the
+        # clock between the two parts of a batch.
+        self.hold_after: int | None = None
+        self.released = threading.Event()
+        self.cache_hits = False  # DeepSeek's prompt_cache_hit/miss_tokens in chat usage
         self.moderation_usage = False  # moderations report no usage, as OpenAI's do, unless this is set
         self.faults: dict[str, list[str]] = {}  # marker -> faults for its next requests, in order
         self.fault_rates: dict[str, float] = {}  # fault -> share of the requests without a marker fault
@@ -151,12 +171,15 @@ class RealtimeUpstream:
         headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith(("x-", "authorization"))}
         marker = marker_of(body)
         early = now < self._not_before or now < self._line_not_before.get(marker, 0.0)
-        record = Received(now, request.path, headers, body, 200, early=early)
+        record = Received(now, request.path, headers, body, 200, early=early, clock_at=self.clock())
         self.requests.append(record)
         wait = self._not_before - now if now < self._not_before else self._throttled(now)
         fault = "429quota" if wait is not None else self._next_fault(marker)
+        if self.hold_after is not None and len(self.requests) > self.hold_after:
+            await asyncio.to_thread(self.released.wait)  # set from the test's thread
         if self.latency:
             await asyncio.sleep(self.latency)
+        record.answered_clock_at = self.clock()
         return await self._respond(request.path, record, fault, wait)
 
     async def _respond(self, path: str, record: Received, fault: str, wait: float | None) -> web.StreamResponse:
@@ -187,7 +210,7 @@ class RealtimeUpstream:
         if fault == "malformed":
             return web.Response(status=200, text="{not json", headers=hdrs)
         if not path.endswith("/moderations") or self.moderation_usage:
-            record.usage = usage_for(record.body, path)
+            record.usage = usage_for(record.body, path, cache_hits=self.cache_hits)
         return self._json(record, 200, _success(path, record.body, record.usage, n), hdrs)
 
     @staticmethod

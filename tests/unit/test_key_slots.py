@@ -72,6 +72,8 @@ GROUPS: list[tuple[str, list[str]]] = [
     ("ledger", _ledger()),
     ("webhooks", _webhooks()),
     *((f"upload leases of {t}", [gw.upload_leases(t)]) for t in TENANTS),
+    *((f"deferred lines of {p}", [gw.deferred_lines(p)]) for p in PROVIDERS),  # one key per command
+    ("measured throughput", [gw.measured_throughput()]),
     *((f"native provider {p}", _native_provider(p)) for p in PROVIDERS),
     *(
         (f"native batch {b}", [prov.native_meta(b), prov.native_results(b), prov.native_attempts(b)])

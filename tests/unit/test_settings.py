@@ -76,6 +76,7 @@ def test_valid_file_is_typed(tmp_path: Path) -> None:
             "unknown key `providers.local.reclaim_idle_seconds`: a key of `native` providers",
         ),
         (("port = 9000", "port = 99999"), "port"),
+        (("[server]", "[batches]\ndeferral_check_seconds = 0\n[server]"), "deferral_check_seconds"),
     ],
 )
 def test_invalid_files_name_the_key(tmp_path: Path, edit: tuple[str, str], message: str) -> None:

@@ -138,3 +138,23 @@ def test_public_view_hides_tenant_and_tag_series() -> None:
     full = generate_latest(registry).decode()
     assert 'batchgate_tag_cost_usd_total{team="research"}' in full
     assert 'batchgate_tag_budget_usd{key="team",value="research"} 100.0' in full
+
+
+def test_negative_savings_add_nothing_to_the_savings_counter() -> None:
+    # Served at peak, created off-peak: the ledger keeps the negative savings, a counter cannot go down.
+    registry = CollectorRegistry()
+    metrics = Metrics(registry, ("team",))
+    metrics.record_settlement(_record(savings_usd=Decimal("0.0001")), 1, tag_labels={"team": "a"})
+    metrics.record_settlement(_record(batch_id="batch_2", savings_usd=Decimal("-0.0003")), 1, tag_labels={"team": "a"})
+    samples = _samples(registry)
+    where = {"tenant": "research", "provider": "deepseek", "model": "deepseek-chat"}
+    assert samples["batchgate_batch_savings_usd_total", _labels(**where)] == pytest.approx(0.0001)
+    assert samples["batchgate_tag_savings_usd_total", _labels(team="a")] == pytest.approx(0.0001)
+
+
+def test_deferred_lines_gauge_is_set_per_provider() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.set_deferred_lines("deepseek-realtime", 120)
+    metrics.set_deferred_lines("deepseek-realtime", 20)
+    assert _samples(registry)["batchgate_deferred_lines", _labels(provider="deepseek-realtime")] == 20

@@ -67,13 +67,14 @@ def test_buckets_are_utc() -> None:
 CSV_HEADER = (
     "batch_id,tenant,provider,model,endpoint,status,requests_completed,requests_failed,input_tokens,"
     "cached_input_tokens,output_tokens,reasoning_tokens,list_cost_usd,batch_cost_usd,savings_usd,settled_at,"
-    "priced,estimated_max_cost_usd,routes"
+    "priced,estimated_max_cost_usd,deferred_until,routes"
 )
 RECORD_JSON = (
     b'{"batch_id":"b","tenant":"t","provider":"p","model":"m","endpoint":"/v1/embeddings","status":"completed",'
     b'"requests_completed":2,"requests_failed":1,"input_tokens":30,"cached_input_tokens":10,"output_tokens":5,'
     b'"reasoning_tokens":1,"list_cost_usd":"0.5","batch_cost_usd":"0.25","savings_usd":"0.25","priced":true,'
-    b'"settled_at":1767225600,"estimated_max_cost_usd":null,"tags":{"team":"x","project":"untagged"},"routes":[]}'
+    b'"settled_at":1767225600,"estimated_max_cost_usd":null,"deferred_until":null,'
+    b'"tags":{"team":"x","project":"untagged"},"routes":[]}'
 )
 
 

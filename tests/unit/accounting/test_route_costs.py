@@ -58,7 +58,8 @@ def _two_routes() -> LedgerRecord:
 def test_csv_appends_routes_as_one_json_column_after_the_existing_ones() -> None:
     record = _two_routes()
     header = next(csv.reader(io.StringIO(csv_header(["team"]))))
-    assert header[-3:] == ["estimated_max_cost_usd", "routes", "team"]  # pinned: existing columns keep their order
+    # pinned: existing columns keep their order; `routes`, the one JSON column, is the last field
+    assert header[-4:] == ["estimated_max_cost_usd", "deferred_until", "routes", "team"]
     row = dict(zip(header, next(csv.reader(io.StringIO(csv_row(record, ["team"])))), strict=True))
     routes = json.loads(row["routes"])
     assert [(r["provider"], r["model"], r["requests"]) for r in routes] == [

@@ -63,3 +63,32 @@ async def test_a_batch_gone_or_cancelled_refuses_grants(redis_client: aioredis.R
         assert await ledger.reserve("b4", "c") == -3
     finally:
         await ledger.aclose()
+
+
+async def test_served_tokens_are_summed_per_multiplier_with_the_first_outcome_only(
+    redis_client: aioredis.Redis,
+) -> None:
+    meta = keys.native_meta("b9")
+    await redis_client.hset(meta, mapping={"total": 4, "expires_at": int(time.time()) + 60})
+    ledger = Ledger(redis_client, max_ops=500)
+    try:
+        await asyncio.gather(*(ledger.reserve("b9", cid) for cid in ("a", "b", "c", "d")))
+        done = asyncio.get_running_loop().create_future()
+        ledger.record("b9", "a", b"1", ok=True, done=lambda _: None, served=b"2:100:25:10:3")
+        ledger.record("b9", "b", b"2", ok=True, done=lambda _: None, served=b"2:50:0:5:0")
+        ledger.record("b9", "c", b"3", ok=True, done=lambda _: None, served=b"1:7:0:1:0")
+        ledger.record("b9", "d", b"4", ok=False, done=lambda _: None)  # no usage: nothing served
+        ledger.record("b9", "a", b"again", ok=True, done=done.set_result, served=b"2:100:25:10:3")  # a repeat
+        assert await done is None
+        fields = await redis_client.hgetall(meta)
+        served = {k.decode(): int(v) for k, v in fields.items() if k.startswith(b"served:")}
+        assert served == {
+            "served:2:in": 150,
+            "served:2:cached": 25,
+            "served:2:out": 15,
+            "served:2:reason": 3,
+            "served:1:in": 7,
+            "served:1:out": 1,
+        }
+    finally:
+        await ledger.aclose()
