@@ -58,11 +58,7 @@ def _unit_prices(price: ModelPrice) -> dict[ChargeKind, Decimal]:
 
 def charges_of(usage: UsageTotals, price: ModelPrice | None, batch_discount: Decimal) -> tuple[Charge, ...]:
     """The batch's charges, one per token kind, in `CHARGE_KINDS` order (zero-token kinds included)."""
-    tokens: dict[ChargeKind, int] = {
-        "input": usage.input_tokens - usage.cached_input_tokens,
-        "cached_input": usage.cached_input_tokens,
-        "output": usage.output_tokens,
-    }
+    tokens = _kind_tokens(usage)
     units = _unit_prices(price) if price is not None else None
     charges = []
     for kind in CHARGE_KINDS:
