@@ -2,7 +2,7 @@
 
 The estimate is deliberately an upper bound of what the batch can cost: every prompt token at the
 uncached input price (caching only lowers cost), every request producing its full `max_tokens` of output,
-after the provider's batch discount. A batch is admitted only if
+after the provider's batch discount, at the route's dearest price window. A batch is admitted only if
 
     settled spend this month + other in-flight estimates + this estimate ≤ monthly budget,
 
@@ -17,9 +17,10 @@ from decimal import Decimal
 
 import msgspec
 
-from accounting.cost import price_usage
+from accounting.cost import price_served
 from accounting.ledger import Ledger
 from accounting.prices import ModelPrice
+from accounting.served import served_at
 from accounting.usage import UsageTotals
 
 __all__ = ["BudgetDecision", "check_budget", "estimate_max_cost"]
@@ -41,11 +42,18 @@ class BudgetDecision(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def estimate_max_cost(
-    estimated_input_tokens: int, max_output_tokens: int, price: ModelPrice | None, batch_discount: Decimal
+    estimated_input_tokens: int,
+    max_output_tokens: int,
+    price: ModelPrice | None,
+    batch_discount: Decimal,
+    *,
+    peak_multiplier: Decimal = Decimal(1),
 ) -> Decimal:
-    """Upper estimate of a batch's cost in USD (see the module docstring); exact, unrounded."""
+    """Upper estimate of a batch's cost in USD (see the module docstring); exact, unrounded. On a route with
+    price windows `peak_multiplier` is its dearest one (`highest_multiplier`): every line may be served then."""
     usage = UsageTotals(input_tokens=estimated_input_tokens, output_tokens=max_output_tokens)
-    return price_usage(usage, price, batch_discount).batch_usd
+    served = served_at(usage, peak_multiplier)
+    return price_served(served, price, batch_discount, list_multiplier=peak_multiplier).batch_usd
 
 
 async def check_budget(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
-__all__ = ["PriceWindow", "Segment", "multiplier_at", "segments"]
+__all__ = ["PriceWindow", "Segment", "highest_multiplier", "multiplier_at", "segments"]
 
 _ONE = Decimal(1)
 _WEEKDAYS = frozenset(range(5))
@@ -72,6 +72,12 @@ class Segment(msgspec.Struct, frozen=True):
 def _minutes(clock: str) -> int:
     hours, minutes = clock.split(":")
     return int(hours) * 60 + int(minutes)
+
+
+def highest_multiplier(windows: Sequence[PriceWindow]) -> Decimal:
+    """The dearest multiplier a line may be served at (1 is the rate outside every window): budgets reserve
+    with it, since a batch whose deadline cannot wait runs at peak."""
+    return max((window.multiplier for window in windows), default=_ONE).max(_ONE)
 
 
 def multiplier_at(windows: Sequence[PriceWindow], at: float) -> Decimal:

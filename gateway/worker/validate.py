@@ -11,6 +11,7 @@ import functools
 from decimal import Decimal
 
 from accounting.budget import check_budget, estimate_max_cost
+from accounting.price_windows import highest_multiplier
 from accounting.records import month_of
 from accounting.tags import resolve_tags
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError, RequestCounts
@@ -80,6 +81,7 @@ async def _admit(ctx: WorkerContext, record: BatchRecord, report: ValidationRepo
             report.max_output_tokens,
             price_of(candidate),
             settings.providers[candidate.provider].batch_discount,
+            peak_multiplier=highest_multiplier(candidate.price_windows),
         )
         for candidate in settings.routes_for(report.model or "")[index:]
     )

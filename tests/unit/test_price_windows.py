@@ -8,7 +8,7 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from accounting.price_windows import PriceWindow, multiplier_at, segments
+from accounting.price_windows import PriceWindow, highest_multiplier, multiplier_at, segments
 
 PEAKS = [
     PriceWindow(start="01:00", end="04:00", multiplier=Decimal(2)),
@@ -68,3 +68,11 @@ def test_segments_split_a_day_at_every_window_edge() -> None:
 def test_a_bad_window_is_refused_with_its_field(raw: dict[str, str], message: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=message):
         msgspec.convert(raw, PriceWindow, strict=False)
+
+
+def test_the_highest_multiplier_is_the_dearest_window_and_never_below_the_base_rate() -> None:
+    peak = PriceWindow(start="01:00", end="04:00", multiplier=Decimal("2"))
+    night = PriceWindow(start="22:00", end="23:00", multiplier=Decimal("0.5"))
+    assert highest_multiplier([night, peak]) == Decimal(2)
+    assert highest_multiplier([night]) == Decimal(1)  # outside the window the base rate applies
+    assert highest_multiplier([]) == Decimal(1)

@@ -85,3 +85,9 @@ def test_estimate_is_uncached_input_plus_max_output(discount: Decimal, expected:
 
 def test_estimate_for_unpriced_model_is_zero() -> None:
     assert estimate_max_cost(10, 10, None, Decimal("0.5")) == 0
+
+
+def test_estimate_on_a_route_with_peak_windows_reserves_the_peak_price() -> None:
+    # 140 / 10**6 before the discount, x 2 at peak, x (1 - 0.5): 140 / 10**6 exactly.
+    price = ModelPrice(input_usd_per_mtok=Decimal("0.5"), output_usd_per_mtok=Decimal("0.3"))
+    assert estimate_max_cost(100, 300, price, Decimal("0.5"), peak_multiplier=Decimal(2)) == Decimal("0.00014")
