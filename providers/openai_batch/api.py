@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from typing import TypeVar
 
+import httpx
 import msgspec
 
 from providers.base import ProviderError
@@ -21,6 +23,19 @@ from providers.openai_batch.wire import (
 __all__ = ["UpstreamApi", "split_lines"]
 
 _PAGE = 100  # the largest batches page OpenAI-style APIs serve
+_T = TypeVar("_T")
+
+
+def _read(decoder: msgspec.json.Decoder[_T], response: httpx.Response, name: str) -> _T:
+    """A 2xx body in the shape the API promises. Anything else is the upstream's fault, like an outage (a proxy's
+    error page, a cut-off body): retried, never a bug of ours that fails the batch."""
+    try:
+        return decoder.decode(response.content)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        path = response.request.url.path
+        raise ProviderError(
+            f"provider {name!r}: {response.request.method} {path}: unreadable answer ({exc})", retryable=True
+        ) from exc
 
 
 class UpstreamApi:
@@ -46,25 +61,25 @@ class UpstreamApi:
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
         headers["Content-Length"] = str(len(head) + size + len(tail))
         response = await self.up.call("POST", "/files", content=body, headers=headers, transfer=True)
-        return file_decoder.decode(response.content)
+        return _read(file_decoder, response, self.up.name)
 
     async def uploaded(self) -> dict[str, FileView]:
         """Complete earlier uploads by filename (an upload is listed only once the upstream has all of it)."""
         response = await self.up.call("GET", "/files", params={"purpose": "batch"})
-        return {file.filename: file for file in file_page_decoder.decode(response.content).data}
+        return {file.filename: file for file in _read(file_page_decoder, response, self.up.name).data}
 
     async def create(self, input_file_id: str, endpoint: str, metadata: dict[str, str]) -> BatchView:
         body = {"input_file_id": input_file_id, "endpoint": endpoint, "completion_window": "24h", "metadata": metadata}
         # One attempt: blindly re-sending a create that the upstream may have committed makes a duplicate.
         response = await self.up.call("POST", "/batches", content=msgspec.json.encode(body), attempts=1,
                                       headers={"Content-Type": "application/json"})  # fmt: skip
-        return batch_decoder.decode(response.content)
+        return _read(batch_decoder, response, self.up.name)
 
     async def batches_since(self, created_after: int) -> AsyncIterator[BatchView]:
         """Upstream batches, newest first, down to the first one created before `created_after`."""
         params: dict[str, str | int] = {"limit": _PAGE}
         while True:
-            page = batch_page_decoder.decode((await self.up.call("GET", "/batches", params=params)).content)
+            page = _read(batch_page_decoder, await self.up.call("GET", "/batches", params=params), self.up.name)
             for batch in page.data:
                 if batch.created_at and batch.created_at < created_after:
                     return
@@ -74,7 +89,7 @@ class UpstreamApi:
             params["after"] = page.data[-1].id
 
     async def retrieve(self, batch_id: str) -> BatchView:
-        return batch_decoder.decode((await self.up.call("GET", f"/batches/{batch_id}")).content)
+        return _read(batch_decoder, await self.up.call("GET", f"/batches/{batch_id}"), self.up.name)
 
     async def cancel(self, batch_id: str) -> None:
         try:

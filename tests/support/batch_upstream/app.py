@@ -38,6 +38,10 @@ def _json(obj: object, status: int = 200) -> web.Response:
     return web.Response(body=msgspec.json.encode(obj), status=status, content_type="application/json")
 
 
+def _malformed() -> web.Response:
+    return web.Response(status=200, text='{"object": "batch", "id": ', content_type="application/json")
+
+
 def _error(status: int, message: str, fault: Fault | None = None) -> web.Response:
     response = _json({"error": {"message": message, "type": "server_error", "param": None, "code": None}}, status)
     if fault is not None and fault.retry_after is not None:
@@ -65,9 +69,11 @@ class _Api:
             if fault is not None and fault.slow_only:
                 return await handler(request)
             if fault is not None and not fault.after_commit:
-                return _error(fault.status, "Simulated upstream fault.", fault)
+                return _malformed() if fault.malformed else _error(fault.status, "Simulated upstream fault.", fault)
             response = await handler(request)
-            return _error(fault.status, "Simulated fault after commit.", fault) if fault is not None else response
+            if fault is None:
+                return response
+            return _malformed() if fault.malformed else _error(fault.status, "Simulated fault after commit.", fault)
 
         return wrapper
 

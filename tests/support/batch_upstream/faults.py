@@ -21,6 +21,7 @@ class Fault(msgspec.Struct, kw_only=True):
     hang_seconds: float = 0.0  # > 0: sleep this long before answering (a timeout for the client)
     after_commit: bool = False  # do the work, then answer the error anyway ("5xx after committing")
     slow_only: bool = False  # with hang_seconds: then answer normally (a slow upstream, not a failing one)
+    malformed: bool = False  # answer 200 with a cut-off JSON body instead of `status` (a lying proxy)
 
 
 class Faults:

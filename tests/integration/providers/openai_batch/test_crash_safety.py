@@ -49,6 +49,32 @@ async def test_5xx_after_a_committed_create_makes_no_second_batch(deepseek: Batc
     await provider.aclose()
 
 
+async def test_an_unreadable_answer_after_a_committed_create_makes_no_second_batch(
+    deepseek: BatchUpstream, blobs: DirBlobs
+) -> None:
+    job = make_job(blobs, input_lines(12))
+    provider = make_provider(deepseek, blobs)
+    deepseek.add_fault(Fault(route="create", malformed=True, after_commit=True))
+    await provider.submit(job)
+    assert len(deepseek.store.batches) == 1
+    assert deepseek.recorder.calls["create"] == 1
+    await provider.aclose()
+
+
+async def test_an_unreadable_poll_answer_is_a_retryable_provider_error(
+    deepseek: BatchUpstream, blobs: DirBlobs
+) -> None:
+    job = make_job(blobs, input_lines(3))
+    provider = make_provider(deepseek, blobs)
+    state = await provider.submit(job)
+    deepseek.add_fault(Fault(route="retrieve", malformed=True, count=20))
+    with pytest.raises(ProviderError) as caught:
+        await provider.poll(job, state)
+    assert caught.value.retryable
+    assert "unreadable answer" in str(caught.value)
+    await provider.aclose()
+
+
 async def test_other_jobs_batches_are_not_taken(deepseek: BatchUpstream, blobs: DirBlobs) -> None:
     provider = make_provider(deepseek, blobs)
     await provider.submit(make_job(blobs, input_lines(3), batch_id="batch_a"))
