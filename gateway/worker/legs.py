@@ -155,51 +155,66 @@ async def hand_over(
     batch, nothing ran, every line of the leg moves. `served`: the leg's tokens per price multiplier, when its
     provider kept them. Returns the record on its new route, or None when there is nothing to move or the batch
     moved on meanwhile (a cancel: the caller finishes it as usual)."""
+    moving = await _split(ctx, record, job, results)
+    if moving is None:
+        return None  # the route finished every line after all
+    split, next_input, lines = moving
+    leg = _leg(record, job, split, served_of(job.price_windows, served, split.usage, ctx.clock()))
+    updates = _on_next_route(record, leg, target, next_input, lines)
+    moved = await ctx.services.batches.update(record.id, updates, only_if_status_in=_HANDING_OVER)
+    if moved is None:  # cancelled meanwhile: this attempt's objects are nobody's
+        await _discard(ctx.services.storage, split)
+    else:
+        log.info("batch_route_handed_over", batch_id=record.id, from_provider=leg.provider,
+                 to_provider=target[1].provider, lines=lines, kept=leg.completed + leg.failed)  # fmt: skip
+    return moved
+
+
+async def _split(
+    ctx: WorkerContext, record: BatchRecord, job: BatchJob, results: AsyncIterator[bytes] | None
+) -> tuple[LegSplit, str, int] | None:
+    """The leg's results split into the lines it kept and the rest, stored under keys unique to this attempt,
+    with the next leg's input key and line count; None when the leg finished every line."""
+    if results is None:  # refused: nothing ran, every line of the leg moves
+        return LegSplit(kept=None, rest=None, usage=UsageTotals()), job.input_key, job.total_requests
     storage = ctx.services.storage
     attempt = f"{HAND_OVER_PREFIX}{record.id}/r{record.route_index + 1}-{secrets.token_hex(6)}"  # unique per attempt
-    if results is None:
-        split = LegSplit(kept=None, rest=None, usage=UsageTotals())
-        next_input, moving = job.input_key, job.total_requests
-    else:
-        kept, rest = Spool(ctx.spool_dir), Spool(ctx.spool_dir)
-        try:
-            split = await split_leg(
-                storage, kept, rest, results, job, kept_key=f"{attempt}-kept", rest_key=f"{attempt}-next"
-            )
-        finally:
-            kept.handle.close()
-            rest.handle.close()
-        if split.rest is None:
-            await _discard(storage, split)
-            return None  # the route finished every line after all
-        next_input, moving = split.rest.storage_key, split.rest.lines
+    kept, rest = Spool(ctx.spool_dir), Spool(ctx.spool_dir)
+    try:
+        split = await split_leg(
+            storage, kept, rest, results, job, kept_key=f"{attempt}-kept", rest_key=f"{attempt}-next"
+        )
+    finally:
+        kept.handle.close()
+        rest.handle.close()
+    if split.rest is None:
+        await _discard(storage, split)
+        return None
+    return split, split.rest.storage_key, split.rest.lines
+
+
+def _on_next_route(
+    record: BatchRecord, leg: Leg, target: tuple[int, ModelRoute], next_input: str, lines: int
+) -> dict[str, object]:
+    """The record's fields on its next route: the finished leg appended, the step state of a fresh leg."""
     index, route = target
-    leg = _leg(record, job, split, served_of(job.price_windows, served, split.usage, ctx.clock()))
-    updates = {
+    legs = (*record.legs, leg)
+    return {
         "route_index": index,
-        "legs": (*record.legs, leg),
+        "legs": legs,
         "provider": route.provider,
         "upstream_model": route.upstream_name,
         "provider_state": b"",
         "leg_input_key": next_input,
-        "leg_requests": moving,
+        "leg_requests": lines,
         "polls": 0,
         "attempts": 0,
         "failing_since": None,
         "last_error": None,
         "deferred_until": None,  # the next leg plans its own wait; this one's is kept on its leg
         "served": None,
-        "request_counts": counts_with_legs(
-            msgspec.structs.replace(record, legs=(*record.legs, leg)), Progress(total=moving)
-        ),
+        "request_counts": counts_with_legs(msgspec.structs.replace(record, legs=legs), Progress(total=lines)),
     }
-    moved = await ctx.services.batches.update(record.id, updates, only_if_status_in=_HANDING_OVER)
-    if moved is None:  # cancelled meanwhile: this attempt's objects are nobody's
-        await _discard(storage, split)
-    else:
-        log.info("batch_route_handed_over", batch_id=record.id, from_provider=leg.provider,
-                 to_provider=route.provider, lines=moving, kept=leg.completed + leg.failed)  # fmt: skip
-    return moved
 
 
 async def _discard(storage: BlobStore, split: LegSplit) -> None:
