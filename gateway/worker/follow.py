@@ -12,6 +12,7 @@ import contextlib
 from gateway.batches import BatchRecord, BatchStatus, Claim, IllegalTransitionError
 from gateway.worker.context import WorkerContext, job_for
 from gateway.worker.defer import release_deferral, seconds_to_wait
+from gateway.worker.failures import give_up
 from gateway.worker.finish import finish_batch
 from gateway.worker.legs import counts_with_legs, hand_over, may_hand_over
 from gateway.worker.routes import current_route, next_route
@@ -30,7 +31,10 @@ async def follow_batch(ctx: WorkerContext, record: BatchRecord, claim: Claim) ->
     provider = ctx.providers.get(record.provider or "")
     if provider is None:
         error = BatchError(code="provider_not_configured", message=f"Provider {record.provider!r} is not configured.")
-        await fail_batch(ctx, record, [error], "provider missing")
+        if record.legs:  # earlier routes' results are the batch's: end it with them, this leg's lines not run
+            await give_up(ctx, record, error)
+        else:
+            await fail_batch(ctx, record, [error], "provider missing")
         await ctx.reschedule(claim, 0)
         return
     input_file = await ctx.services.files.get(record.input_file_id, tenant=record.tenant)

@@ -19,7 +19,10 @@ import openai
 import pytest
 
 from gateway.config.settings import ModelRoute, Settings
+from gateway.storage.factory import open_storage
+from gateway.worker.providers import ProviderSet
 from providers.config import NativeSettings, OpenAIBatchSettings, ProviderSettings
+from providers.openai_batch.provider import OpenAIBatchProvider
 from tests.conftest import TENANT_KEYS
 from tests.e2e.conftest import KEYS
 from tests.support.batch_upstream import BatchUpstream
@@ -322,3 +325,35 @@ def test_expiry_wins_over_the_next_route(
     finally:
         server.stop()
     assert realtime.requests == []  # the window ended: no new route started
+
+
+
+def test_a_next_route_whose_provider_this_worker_lacks_keeps_the_earlier_routes_results(
+    settings: Settings, deepseek: BatchUpstream, realtime: RealtimeUpstream, keys: None
+) -> None:
+    """A worker whose config lacks the next route's provider (a config change while batches run: the worker
+    that handed over had it) ends the batch with what the first route finished, nothing lost."""
+    deepseek.store.options.expire, deepseek.store.options.expire_fraction = True, 0.7
+    providers = {"deepseek": _batch_api(deepseek), "deepseek-realtime": _realtime(realtime)}
+    models = [
+        _route("deepseek", BATCH_PRICES, "deepseek-chat"),
+        _route("deepseek-realtime", REALTIME_PRICES, "deepseek-v4-flash"),
+    ]
+    full = msgspec.structs.replace(settings, providers=providers, models=models)
+    batch_api = OpenAIBatchProvider("deepseek", providers["deepseek"], open_storage(full), KEYS["TEST_DEEPSEEK_KEY"])
+    server = GatewayServer(full, run_worker=True, providers=ProviderSet({"deepseek": batch_api}))
+    server.start()
+    try:
+        ids = [f"m{i:02d}" for i in range(20)]
+        done = _run(server, ids)
+        output = _each_once(server, done, ids)
+        errors = _results(server, done.error_file_id)
+    finally:
+        server.stop()
+    assert done.status == "expired"
+    assert done.errors is not None
+    assert [error.code for error in done.errors.data] == ["provider_not_configured"]
+    assert len(output) == 14  # what the batch API finished before its batch expired
+    assert {item["error"]["code"] for item in errors} == {"provider_not_configured"}  # type: ignore[index]
+    assert len(errors) == 6
+    assert _marker_ids(realtime) == []
