@@ -327,7 +327,6 @@ def test_expiry_wins_over_the_next_route(
     assert realtime.requests == []  # the window ended: no new route started
 
 
-
 def test_a_next_route_whose_provider_this_worker_lacks_keeps_the_earlier_routes_results(
     settings: Settings, deepseek: BatchUpstream, realtime: RealtimeUpstream, keys: None
 ) -> None:
