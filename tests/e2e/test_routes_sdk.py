@@ -8,6 +8,7 @@ the formula computed here (ARCHITECTURE.md §2.4).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ import pytest
 from gateway.config.settings import ModelRoute, Settings
 from gateway.storage.factory import open_storage
 from gateway.worker.providers import ProviderSet
+from providers.base import Provider
 from providers.config import NativeSettings, OpenAIBatchSettings, ProviderSettings
 from providers.openai_batch.provider import OpenAIBatchProvider
 from tests.conftest import TENANT_KEYS
@@ -340,7 +342,8 @@ def test_a_next_route_whose_provider_this_worker_lacks_keeps_the_earlier_routes_
     ]
     full = msgspec.structs.replace(settings, providers=providers, models=models)
     batch_api = OpenAIBatchProvider("deepseek", providers["deepseek"], open_storage(full), KEYS["TEST_DEEPSEEK_KEY"])
-    server = GatewayServer(full, run_worker=True, providers=ProviderSet({"deepseek": batch_api}))
+    worker_providers = _InjectedProviders({"deepseek": batch_api})
+    server = GatewayServer(full, run_worker=True, providers=worker_providers)
     server.start()
     try:
         ids = [f"m{i:02d}" for i in range(20)]
@@ -348,6 +351,7 @@ def test_a_next_route_whose_provider_this_worker_lacks_keeps_the_earlier_routes_
         output = _each_once(server, done, ids)
         errors = _results(server, done.error_file_id)
     finally:
+        worker_providers.close_in_worker_loop()
         server.stop()
     assert done.status == "expired"
     assert done.errors is not None
@@ -356,3 +360,18 @@ def test_a_next_route_whose_provider_this_worker_lacks_keeps_the_earlier_routes_
     assert {item["error"]["code"] for item in errors} == {"provider_not_configured"}  # type: ignore[index]
     assert len(errors) == 6
     assert _marker_ids(realtime) == []
+
+
+class _InjectedProviders(ProviderSet):
+    """A test's own providers: the worker does not close what it did not build, so the test closes them, in the
+    worker's event loop (their HTTP connections belong to it)."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self, name: str) -> Provider | None:
+        self.loop = asyncio.get_running_loop()
+        return super().get(name)
+
+    def close_in_worker_loop(self) -> None:
+        if self.loop is not None:
+            asyncio.run_coroutine_threadsafe(self.aclose(), self.loop).result(timeout=10)
