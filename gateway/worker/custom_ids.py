@@ -16,6 +16,7 @@ from typing import IO
 
 import msgspec
 
+from gateway.core.lines import split_lines
 from gateway.storage.local import iter_file
 from providers.base import BlobStore
 
@@ -85,10 +86,5 @@ def _encoded(custom_ids: Iterable[str], per_chunk: int = 8192) -> Iterator[bytes
 
 
 async def read_custom_ids(storage: BlobStore, key: str) -> AsyncIterator[str]:
-    partial = b""
-    async for chunk in storage.open_read(key):
-        lines = (partial + chunk).split(b"\n")
-        partial = lines.pop()
-        for line in lines:
-            if line:
-                yield msgspec.json.decode(line, type=str)
+    async for line in split_lines(storage.open_read(key)):
+        yield msgspec.json.decode(line, type=str)

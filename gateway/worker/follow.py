@@ -85,7 +85,7 @@ async def _next_leg(
     """Hand what the current leg did not finish to the model's next route; False when there is none, the
     window or a cancel forbids it, or nothing is left to hand over (the caller finishes the batch)."""
     target = next_route(ctx.services.settings, record)
-    if target is None or not may_hand_over(record):
+    if target is None or not may_hand_over(record, ctx.clock()):
         return False
     entering("hand_over")
     results = provider.fetch_results(job, record.provider_state) if provider is not None else None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -27,6 +26,7 @@ from accounting.served import ServedTokens
 from accounting.usage import UsageAccumulator, UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, Leg, RequestCounts
 from gateway.config.settings import ModelRoute
+from gateway.core.lines import split_lines
 from gateway.storage.local import StorageError
 from gateway.validation.endpoints import ENDPOINTS
 from gateway.worker.context import WorkerContext, log
@@ -62,11 +62,12 @@ class LegSplit:
     usage: UsageTotals  # of the kept lines, with their success/failure counts
 
 
-def may_hand_over(record: BatchRecord) -> bool:
-    """The user's cancel and the batch's expiry always win: after either, no new leg starts."""
+def may_hand_over(record: BatchRecord, now: float) -> bool:
+    """The user's cancel and the batch's expiry always win: after either, no new leg starts. `now`: the
+    worker's clock, which every expiry check reads."""
     if record.status not in _HANDING_OVER or record.cancel_forwarded or record.expire_requested:
         return False
-    return record.expires_at is None or time.time() < record.expires_at
+    return record.expires_at is None or now < record.expires_at
 
 
 def counts_with_legs(record: BatchRecord, progress: Progress) -> RequestCounts:
@@ -85,15 +86,8 @@ async def carried_lines(storage: BlobStore, record: BatchRecord) -> AsyncIterato
     for leg in record.legs:
         if leg.results_key is None:
             continue
-        partial = b""
-        async for chunk in storage.open_read(leg.results_key):
-            lines = (partial + chunk).split(b"\n")
-            partial = lines.pop()
-            for line in lines:
-                if line.strip():
-                    yield line
-        if partial.strip():
-            yield partial
+        async for line in split_lines(storage.open_read(leg.results_key)):
+            yield line
 
 
 async def split_leg(
@@ -119,13 +113,8 @@ async def split_leg(
         spool.add(line)
         usage.add(line)
         succeeded += read[1] == "succeeded"
-    partial = b""
-    async for chunk in storage.open_read(job.input_key):
-        lines = (partial + chunk).split(b"\n")
-        partial = lines.pop()
-        for line in lines:
-            _keep_unfinished(line, finished, rest)
-    _keep_unfinished(partial, finished, rest)
+    async for line in split_lines(storage.open_read(job.input_key)):
+        _keep_unfinished(line, finished, rest)
     kept_file = await spool.store(storage, kept_key)
     rest_file = await rest.store(storage, rest_key)
     totals = msgspec.structs.replace(
@@ -135,11 +124,9 @@ async def split_leg(
 
 
 def _keep_unfinished(line: bytes, finished: set[str], rest: Spool) -> None:
-    if not line.strip():
-        return
-    custom_id = _custom_id(line).custom_id
+    custom_id = _custom_id(line).custom_id  # `split_lines` gives no blank lines and no trailing \r
     if custom_id is not None and custom_id not in finished:
-        rest.add(line.rstrip(b"\r"))
+        rest.add(line)
 
 
 async def hand_over(

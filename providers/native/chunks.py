@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import msgspec
 
+from gateway.core.lines import split_lines
 from gateway.validation.endpoints import ENDPOINTS, EndpointSpec
 from providers.base import BatchJob, BlobStore
 from providers.native.lines import ChunkLine
@@ -45,18 +46,6 @@ def _chunk_line(raw: bytes, upstream_model: str, spec: EndpointSpec) -> bytes:
     return _encoder.encode(ChunkLine(line.custom_id, msgspec.Raw(_encoder.encode(line.body)), tokens))
 
 
-async def _iter_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """Non-blank lines of a streamed file, without their newlines."""
-    rest = b""
-    async for chunk in chunks:
-        *lines, rest = (rest + chunk).split(b"\n")
-        for line in lines:
-            if line.strip():
-                yield line
-    if rest.strip():
-        yield rest
-
-
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
@@ -67,7 +56,7 @@ async def write_chunks(job: BatchJob, blobs: BlobStore, chunk_lines: int) -> tup
     count = lines = 0
     pending: list[bytes] = []
     spec = ENDPOINTS[job.endpoint]
-    async for raw in _iter_lines(blobs.open_read(job.input_key)):
+    async for raw in split_lines(blobs.open_read(job.input_key)):
         pending.append(_chunk_line(raw, job.upstream_model, spec))
         lines += 1
         if len(pending) == chunk_lines:

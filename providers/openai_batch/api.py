@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import TypeVar
 
 import httpx
 import msgspec
 
+from gateway.core.lines import split_lines
 from providers.base import ProviderError
 from providers.openai_batch.client import Upstream
 from providers.openai_batch.wire import (
@@ -20,7 +21,7 @@ from providers.openai_batch.wire import (
     file_page_decoder,
 )
 
-__all__ = ["UpstreamApi", "split_lines"]
+__all__ = ["UpstreamApi"]
 
 _PAGE = 100  # the largest batches page OpenAI-style APIs serve
 _T = TypeVar("_T")
@@ -116,22 +117,3 @@ class UpstreamApi:
             raise ProviderError(f"provider {name!r}: download of {file_id} broke off", retryable=True) from exc
         finally:
             await response.aclose()
-
-
-async def split_lines(chunks: AsyncIterable[bytes]) -> AsyncGenerator[bytes, None]:
-    """Non-empty lines without their newline, holding at most one partial line in memory. Closes `chunks`
-    when the consumer stops early, so a blob or a download is never left open."""
-    rest = b""
-    try:
-        async for chunk in chunks:
-            parts = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-            rest = parts.pop()
-            for part in parts:
-                if part.strip():
-                    yield part.rstrip(b"\r")
-        if rest.strip():
-            yield rest.rstrip(b"\r")
-    finally:
-        close = getattr(chunks, "aclose", None)
-        if close is not None:
-            await close()

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 
 import msgspec
 
+from gateway.core.lines import split_lines
 from providers.base import BatchJob, BlobStore
-from providers.openai_batch.api import split_lines
 from providers.openai_batch.state import Shard
 
 __all__ = ["Rewrite", "plan_shards", "rewriter", "shard_chunks", "shard_lines"]

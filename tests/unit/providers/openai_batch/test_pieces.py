@@ -9,8 +9,8 @@ import httpx
 import msgspec
 import pytest
 
+from gateway.core.lines import split_lines
 from providers.base import BatchJob
-from providers.openai_batch.api import split_lines
 from providers.openai_batch.auth import HostBearer
 from providers.openai_batch.lines import plan_shards, rewriter, shard_chunks
 from tests.support.blobs import DirBlobs
