@@ -23,9 +23,9 @@ from accounting.tags import resolve_tags
 from accounting.usage import UsageTotals
 from gateway.batches import BatchRecord, BatchStatus, IllegalTransitionError
 from gateway.worker.context import WorkerContext, log
-from gateway.worker.leg_costs import legs_of, price_of, priced_leg, serving_provider
+from gateway.worker.leg_costs import legs_of, priced_leg, serving_provider
 
-__all__ = ["end_batch", "finish_sealed", "price_of", "settle_batch", "usage_of"]
+__all__ = ["end_batch", "finish_sealed", "settle_batch", "usage_of"]
 
 _EMPTY: Mapping[str, object] = {}
 _FINISHED_AT = {

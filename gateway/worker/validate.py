@@ -19,11 +19,12 @@ from gateway.storage.local import ObjectMissing
 from gateway.validation import ValidationReport, Validator
 from gateway.worker.context import WorkerContext
 from gateway.worker.custom_ids import custom_ids_key, store_custom_ids
+from gateway.worker.leg_costs import price_of
 from gateway.worker.routes import first_route
-from gateway.worker.settle import end_batch, price_of
+from gateway.worker.settle import end_batch
 from providers.base import BatchError
 
-__all__ = ["price_of", "validate_batch"]
+__all__ = ["validate_batch"]
 
 
 async def fail_batch(ctx: WorkerContext, record: BatchRecord, errors: list[BatchError], cause: str) -> None:
